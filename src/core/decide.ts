@@ -1,0 +1,56 @@
+import { decisionId } from './decision-id.js';
+import { sshSignV1 } from './policies/ssh-sign-v1.js';
+import type { PolicyPackage, Rule, RuleOutcome } from './policy.js';
+import type { CheckRequest, Decision, PolicyRegistry, TraceEntry } from './types.js';
+
+/**
+ * Policy packages by resource type. A request for a type no package serves is judged by the
+ * default package, whose first rule rejects the type (`unsupported_resource_type`).
+ */
+const PACKAGES: readonly PolicyPackage[] = [sshSignV1];
+const DEFAULT_PACKAGE = sshSignV1;
+
+export function policyFor(resourceType: string): PolicyPackage {
+  return PACKAGES.find((pkg) => pkg.resourceType === resourceType) ?? DEFAULT_PACKAGE;
+}
+
+export interface DecideOptions {
+  /** Evaluate every rule, even past the first failure, and return them as `trace`. */
+  readonly explain?: boolean;
+}
+
+function traceEntry(rule: Rule, outcome: RuleOutcome): TraceEntry {
+  return outcome.result === 'pass'
+    ? { rule: rule.name, reason: rule.reason, result: 'pass', ...(outcome.path ? { path: outcome.path } : {}) }
+    : { rule: rule.name, reason: rule.reason, result: outcome.result, message: outcome.message };
+}
+
+/** Pure and deterministic: the same registry revision and request always give the same decision. */
+export function decide(registry: PolicyRegistry, request: CheckRequest, options: DecideOptions = {}): Decision {
+  const pkg = policyFor(request.resource.type);
+  const input = pkg.prepare(request, registry);
+  const trace: TraceEntry[] = [];
+  let denial: { rule: Rule; message: string } | undefined;
+
+  for (const rule of pkg.rules) {
+    const outcome = rule.evaluate(input);
+    if (options.explain) trace.push(traceEntry(rule, outcome));
+    if (outcome.result !== 'pass' && !denial) {
+      denial = { rule, message: outcome.message };
+      if (!options.explain) break;
+    }
+  }
+
+  const common = {
+    decision_id: decisionId(pkg.name, registry.revision, input.normalized),
+    registry_revision: registry.revision,
+    policy: pkg.name,
+  };
+  const explained = options.explain ? { trace } : {};
+  if (denial) {
+    return { allow: false, reason: denial.rule.reason, message: denial.message, ...common, ...explained };
+  }
+  // Every rule passed, so the principals rule saw a non-empty list and the ttl rule a ttl.
+  const grant = { ttl_seconds: input.normalized.ttl_seconds ?? 0, principals: input.normalized.principals };
+  return { allow: true, reason: 'allowed', ...common, grant, ...explained };
+}

@@ -1,0 +1,43 @@
+/**
+ * Durations as the contract defines them: a positive whole number of seconds, or a string
+ * of `<int><unit>` parts in h, m, s order (`90s`, `15m`, `1h30m`). Unit-less strings,
+ * fractions, zero and negatives are rejected so a caller's typo can never widen a grant.
+ */
+
+/** Ten years: far above any sane certificate lifetime, low enough to stay exact in a double. */
+export const MAX_DURATION_SECONDS = 10 * 365 * 24 * 3600;
+
+const DURATION_PATTERN = /^(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})s)?$/;
+
+export const DURATION_HINT = 'must be a positive whole number of seconds or a duration such as 90s, 15m, 1h30m';
+
+export type DurationResult = { ok: true; seconds: number } | { ok: false; message: string };
+
+export function parseDuration(value: unknown): DurationResult {
+  let seconds: number;
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value <= 0) return { ok: false, message: DURATION_HINT };
+    seconds = value;
+  } else if (typeof value === 'string') {
+    const match = DURATION_PATTERN.exec(value);
+    if (value === '' || !match) return { ok: false, message: DURATION_HINT };
+    const [, h = '0', m = '0', s = '0'] = match;
+    seconds = Number(h) * 3600 + Number(m) * 60 + Number(s);
+    if (seconds <= 0) return { ok: false, message: DURATION_HINT };
+  } else {
+    return { ok: false, message: DURATION_HINT };
+  }
+  if (seconds > MAX_DURATION_SECONDS) {
+    return { ok: false, message: `must be at most ${formatDuration(MAX_DURATION_SECONDS)}` };
+  }
+  return { ok: true, seconds };
+}
+
+/** Compact form used in messages: 5400 -> `1h30m`, 90 -> `1m30s`, 28800 -> `8h`. */
+export function formatDuration(totalSeconds: number): string {
+  const h = Math.floor(totalSeconds / 3600);
+  const m = Math.floor((totalSeconds % 3600) / 60);
+  const s = totalSeconds % 60;
+  const parts = [h ? `${h}h` : '', m ? `${m}m` : '', s ? `${s}s` : ''].join('');
+  return parts || '0s';
+}

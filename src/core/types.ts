@@ -1,0 +1,93 @@
+/** The data the decision engine works on. Nothing here knows about HTTP, files or Kubernetes. */
+
+export const ACTOR_TYPES = ['agent', 'admin', 'automation', 'service', 'human'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+
+export const DENY_REASONS = [
+  'unsupported_resource_type',
+  'unknown_actor_resource',
+  'actor_disabled',
+  'action_not_allowed',
+  'subject_not_allowed',
+  'principal_not_allowed',
+  'ttl_out_of_bounds',
+] as const;
+export type DenyReason = (typeof DENY_REASONS)[number];
+export type Reason = DenyReason | 'allowed';
+
+/** TTL bounds in seconds. */
+export interface TtlBounds {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** An actor as compiled from the registry: lookups are sets, durations are seconds. */
+export interface Actor {
+  readonly name: string;
+  readonly type: ActorType;
+  readonly actions: ReadonlySet<string>;
+  readonly principals: readonly string[];
+  readonly principalSet: ReadonlySet<string>;
+  readonly ttl: TtlBounds;
+  readonly disabled: boolean;
+}
+
+/** What the engine needs from a loaded registry; the registry layer implements it. */
+export interface PolicyRegistry {
+  readonly revision: string;
+  actor(name: string): Actor | undefined;
+  /**
+   * The relationship path (tuples `object#relation@subject`, from the actor down to the
+   * subject) that makes `subjectId` a signer of the actor, or undefined when none does.
+   */
+  signerPath(actorName: string, subjectId: string): readonly string[] | undefined;
+}
+
+/** A validated check request. `ttl` is in seconds; absent context keys take the actor's defaults. */
+export interface CheckRequest {
+  readonly subject: { readonly id: string };
+  readonly action: string;
+  readonly resource: { readonly type: string; readonly id: string };
+  readonly context: {
+    readonly ttl?: number;
+    readonly principals?: readonly string[];
+    readonly metadata?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/** The decision-relevant part of a request after defaults: what the decision id is made of. */
+export interface NormalizedRequest {
+  readonly subject: string;
+  readonly action: string;
+  readonly resource: { readonly type: string; readonly id: string };
+  readonly ttl_seconds: number | null;
+  readonly principals: readonly string[];
+}
+
+export type RuleResult = 'pass' | 'fail' | 'skip';
+
+export interface TraceEntry {
+  readonly rule: string;
+  readonly reason: DenyReason;
+  readonly result: RuleResult;
+  readonly message?: string;
+  readonly path?: readonly string[];
+}
+
+export interface Grant {
+  readonly ttl_seconds: number;
+  readonly principals: readonly string[];
+}
+
+/** The answer to a check, serialized as-is as the HTTP body and by `flex-auth check`. */
+export interface Decision {
+  readonly allow: boolean;
+  readonly reason: Reason;
+  readonly message?: string;
+  readonly decision_id: string;
+  readonly registry_revision: string;
+  readonly policy: string;
+  readonly grant?: Grant;
+  readonly trace?: readonly TraceEntry[];
+}

@@ -1,0 +1,12 @@
+/** The package's programmatic API: the engine, the registry loader and the service. */
+export { parseCheckRequest, parseCheckRequestText } from './core/check-request.js';
+export { decide } from './core/decide.js';
+export { decisionId } from './core/decision-id.js';
+export { formatDuration, parseDuration } from './core/duration.js';
+export { FlexAuthError, InvalidRequestError, RegistryValidationError } from './core/errors.js';
+export type { CheckRequest, Decision, Reason, TraceEntry } from './core/types.js';
+export { loadRegistry, validateRegistry } from './registry/load.js';
+export type { CompiledRegistry } from './registry/compiled-registry.js';
+export { revisionOf } from './registry/revision.js';
+export { startService } from './main.js';
+export type { RunningService, ServiceConfig } from './main.js';

@@ -1,0 +1,134 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './http/app.js';
+import { createLogger } from './logger.js';
+import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { describeFailure, RegistryStore } from './registry/store.js';
+import type { ReloadEvent, SourceInfo } from './registry/store.js';
+import { EMBEDDED_SOURCE, EmbeddedSource } from './sources/embedded.js';
+import { FileSource, fileSourceInfo } from './sources/file.js';
+import type { FileSourceOptions } from './sources/file.js';
+import type { RegistrySource } from './sources/source.js';
+
+export type RegistryLocation =
+  | { readonly kind: 'embedded' }
+  | { readonly kind: 'file'; readonly path: string };
+
+export interface ServiceConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: RegistryLocation;
+}
+
+export interface ServiceOptions {
+  readonly logger?: Logger;
+  readonly fileSource?: Omit<FileSourceOptions, 'logger'>;
+  /** How long shutdown waits for in-flight requests before closing their connections. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface RunningService {
+  readonly url: string;
+  readonly port: number;
+  readonly store: RegistryStore;
+  /** Stops being ready, stops the source, finishes in-flight requests, then closes. */
+  close(): Promise<void>;
+}
+
+function sourceInfo(location: RegistryLocation): SourceInfo {
+  return location.kind === 'file' ? fileSourceInfo(location.path) : EMBEDDED_SOURCE;
+}
+
+function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions): RegistrySource {
+  switch (location.kind) {
+    case 'file':
+      return new FileSource(location.path, store, { ...options.fileSource, logger });
+    case 'embedded':
+      return new EmbeddedSource(store);
+  }
+}
+
+function logReload(logger: Logger, source: SourceInfo, event: ReloadEvent): void {
+  if (event.result === 'success') {
+    const { registry } = event.active;
+    logger.info(
+      {
+        source: source.name,
+        revision: registry.revision,
+        previous_revision: event.previous?.registry.revision ?? null,
+        source_version: event.active.sourceVersion ?? null,
+        actors: registry.counts.actors,
+        relationships: registry.counts.relationships,
+      },
+      'registry loaded',
+    );
+  } else {
+    logger.error(
+      { source: source.name, error: describeFailure(event.failure), kept_revision: event.active?.registry.revision ?? null },
+      'registry reload failed; keeping the last good registry',
+    );
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** The one place that wires config, store, source, metrics, logger and HTTP together. */
+export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  const logger = options.logger ?? createLogger();
+  const info = sourceInfo(config.registry);
+  const store = new RegistryStore(info);
+  const metrics = new Metrics(info.kind);
+  store.onReload((event) => {
+    metrics.recordReload(event);
+    logReload(logger, info, event);
+  });
+  if (info.kind === 'embedded') {
+    logger.warn({ source: info.name }, 'no registry source given (--registry-file); serving the embedded example registry');
+  }
+
+  let draining = false;
+  const server = createServer(createApp({ store, metrics, logger, isDraining: () => draining }).callback());
+  // Bounds on slow or idle clients, so a stuck caller cannot hold a connection forever.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+
+  const source = createSource(config.registry, store, logger, options);
+  await source.start();
+  const port = await listen(server, config.host, config.port);
+  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined }, 'listening');
+
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    port,
+    store,
+    async close() {
+      draining = true;
+      await source.stop();
+      await closeServer(server, options.shutdownGraceMs ?? 10_000);
+      logger.info('stopped');
+      logger.flush();
+    },
+  };
+}

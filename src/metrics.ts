@@ -1,0 +1,108 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ACTOR_TYPES } from './core/types.js';
+import type { ReloadEvent, SourceKind } from './registry/store.js';
+
+/**
+ * The contract's metrics, on a prom-client Registry of this service's own (never the global
+ * one, so two services in one process, as in tests, do not share counters). Labels take only
+ * bounded values: never an actor, a subject or free text.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly decisions = new Counter({
+    name: 'flex_auth_decisions_total',
+    help: 'Check decisions by action, outcome and reason.',
+    labelNames: ['action', 'allow', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly checkDuration = new Histogram({
+    name: 'flex_auth_check_duration_seconds',
+    help: 'Time to answer a check, from request to decision.',
+    // Decisions take tens of microseconds; the upper buckets catch queueing under load.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  private readonly httpRequests = new Counter({
+    name: 'flex_auth_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly reloads = new Counter({
+    name: 'flex_auth_registry_reloads_total',
+    help: 'Registry reloads by source kind and result.',
+    labelNames: ['source', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly info = new Gauge({
+    name: 'flex_auth_registry_info',
+    help: 'The active registry revision (1 for the active revision only).',
+    labelNames: ['revision', 'source'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly actors = new Gauge({
+    name: 'flex_auth_registry_actors',
+    help: 'Actors in the active registry by type.',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly relationships = new Gauge({
+    name: 'flex_auth_registry_relationships',
+    help: 'Relationship tuples in the active registry.',
+    registers: [this.registry],
+  });
+
+  private readonly lastSuccess = new Gauge({
+    name: 'flex_auth_registry_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful registry load.',
+    registers: [this.registry],
+  });
+
+  private readonly ready = new Gauge({
+    name: 'flex_auth_registry_ready',
+    help: '1 once a valid registry is loaded, else 0.',
+    registers: [this.registry],
+  });
+
+  private readonly sourceKind: SourceKind;
+
+  constructor(sourceKind: SourceKind) {
+    this.sourceKind = sourceKind;
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client's `nodejs_active_*_total` gauges break `promtool check metrics` (a gauge
+    // must not end in _total); the same values stay exposed without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
+    this.ready.set(0);
+    for (const result of ['success', 'failure']) this.reloads.inc({ source: sourceKind, result }, 0);
+  }
+
+  recordDecision(action: string, allow: boolean, reason: string, seconds: number): void {
+    this.decisions.inc({ action, allow: String(allow), reason });
+    this.checkDuration.observe(seconds);
+  }
+
+  recordHttp(route: string, method: string, status: number): void {
+    this.httpRequests.inc({ route, method, status: String(status) });
+  }
+
+  recordReload(event: ReloadEvent): void {
+    this.reloads.inc({ source: this.sourceKind, result: event.result });
+    if (event.result !== 'success') return;
+    const { registry, loadedAt } = event.active;
+    this.info.reset();
+    this.info.set({ revision: registry.revision, source: this.sourceKind }, 1);
+    for (const type of ACTOR_TYPES) this.actors.set({ type }, registry.counts.actors_by_type[type]);
+    this.relationships.set(registry.counts.relationships);
+    this.lastSuccess.set(loadedAt.getTime() / 1000);
+    this.ready.set(1);
+  }
+}

@@ -1,0 +1,50 @@
+import type { ActorType } from '../core/types.js';
+
+/** The registry document (`flex-auth.registry/v1`) after schema validation, defaults not yet applied. */
+export interface RegistryDocument {
+  readonly schema: 'flex-auth.registry/v1';
+  readonly metadata?: RegistryMetadata;
+  readonly actors: readonly ActorEntry[];
+  readonly relationships?: readonly RelationshipTuple[];
+}
+
+export interface RegistryMetadata {
+  readonly name?: string;
+  readonly source?: string;
+  readonly generated_at?: string;
+}
+
+export type Duration = number | string;
+
+export interface ActorEntry {
+  readonly name: string;
+  readonly type: ActorType;
+  readonly actions?: readonly string[];
+  readonly principals: readonly string[];
+  readonly ttl: { readonly default: Duration; readonly min?: Duration; readonly max: Duration };
+  readonly allowed_subjects?: readonly string[];
+  readonly disabled?: boolean;
+}
+
+/** `object#relation@subject`, OpenFGA style. */
+export interface RelationshipTuple {
+  readonly object: string;
+  readonly relation: 'signer' | 'member';
+  readonly subject: string;
+}
+
+export const SCHEMA_ID = 'flex-auth.registry/v1';
+
+export const ACTOR_NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
+export const GROUP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const USERSET_PATTERN = /^group:([A-Za-z0-9][A-Za-z0-9._-]{0,127})#member$/;
+export const OBJECT_PATTERN = /^(actor|group):(.+)$/;
+
+/** `group:NAME#member` -> `NAME`, or undefined when the string is not a userset. */
+export function usersetGroup(subject: string): string | undefined {
+  return USERSET_PATTERN.exec(subject)?.[1];
+}
+
+export function tuple(object: string, relation: string, subject: string): string {
+  return `${object}#${relation}@${subject}`;
+}

@@ -1,0 +1,37 @@
+import { ValidationError } from 'yup';
+import { RegistryValidationError } from '../core/errors.js';
+import type { ErrorDetail } from '../core/errors.js';
+import { validationDetails } from '../core/schema.js';
+import { CompiledRegistry } from './compiled-registry.js';
+import type { RegistryDocument } from './document.js';
+import { checkReferences } from './references.js';
+import { revisionOf } from './revision.js';
+import { registrySchema } from './schema.js';
+
+/** Every problem in a parsed document: schema errors and reference errors, all at once. */
+export function validateRegistry(document: unknown): ErrorDetail[] {
+  let errors: ErrorDetail[] = [];
+  try {
+    registrySchema.validateSync(document, { abortEarly: false });
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    errors = validationDetails(error);
+  }
+  return [...errors, ...checkReferences(document)];
+}
+
+/**
+ * Text in, frozen compiled registry out; or a `RegistryValidationError` that lists every
+ * problem with its JSON path. Nothing is half-loaded: the result is complete or absent.
+ */
+export function loadRegistry(text: string): CompiledRegistry {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new RegistryValidationError([{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const errors = validateRegistry(document);
+  if (errors.length > 0) throw new RegistryValidationError(errors);
+  return new CompiledRegistry(document as RegistryDocument, revisionOf(document));
+}

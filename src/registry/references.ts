@@ -1,0 +1,62 @@
+import type { ErrorDetail } from '../core/errors.js';
+import { OBJECT_PATTERN, usersetGroup } from './document.js';
+import { GroupGraph } from './groups.js';
+
+/**
+ * Checks what the schema cannot: that relationships name registered actors and groups that
+ * exist, and that groups do not nest in a cycle. Runs on the raw document, skipping parts
+ * the schema already rejected, so one run reports structural and reference errors together.
+ */
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function arrayAt(value: unknown, key: string): unknown[] {
+  return isRecord(value) && Array.isArray(value[key]) ? (value[key] as unknown[]) : [];
+}
+
+/** Builds the group graph from the well-formed member tuples of a (possibly invalid) document. */
+export function groupGraphOf(relationships: readonly unknown[]): GroupGraph {
+  const graph = new GroupGraph();
+  relationships.forEach((rel, index) => {
+    if (!isRecord(rel) || rel.relation !== 'member' || typeof rel.subject !== 'string') return;
+    const match = typeof rel.object === 'string' ? OBJECT_PATTERN.exec(rel.object) : null;
+    if (match?.[1] === 'group') graph.addMember(match[2]!, rel.subject, index);
+  });
+  return graph;
+}
+
+export function checkReferences(document: unknown): ErrorDetail[] {
+  const errors: ErrorDetail[] = [];
+  const actors = arrayAt(document, 'actors');
+  const relationships = arrayAt(document, 'relationships');
+  const actorNames = new Set(actors.map((actor) => (isRecord(actor) ? actor.name : undefined)));
+  const graph = groupGraphOf(relationships);
+
+  const checkUserset = (subject: unknown, path: string): void => {
+    const group = typeof subject === 'string' ? usersetGroup(subject) : undefined;
+    if (group !== undefined && !graph.has(group)) {
+      errors.push({ path, message: `group ${group} has no members (no relationship group:${group}#member@...)` });
+    }
+  };
+
+  actors.forEach((actor, a) => {
+    arrayAt(actor, 'allowed_subjects').forEach((subject, s) => checkUserset(subject, `actors[${a}].allowed_subjects[${s}]`));
+  });
+  relationships.forEach((rel, index) => {
+    if (!isRecord(rel)) return;
+    const match = typeof rel.object === 'string' ? OBJECT_PATTERN.exec(rel.object) : null;
+    if (match?.[1] === 'actor' && !actorNames.has(match[2])) {
+      errors.push({ path: `relationships[${index}].object`, message: `actor ${match[2]} is not registered` });
+    }
+    checkUserset(rel.subject, `relationships[${index}].subject`);
+  });
+  for (const cycle of graph.findCycles()) {
+    errors.push({
+      path: `relationships[${cycle.index}]`,
+      message: `group membership cycle: ${cycle.groups.map((g) => `group:${g}`).join(' -> ')}`,
+    });
+  }
+  return errors;
+}

@@ -1,0 +1,124 @@
+import { boolean, string, type TestContext, ValidationError } from 'yup';
+import { parseDuration } from '../core/duration.js';
+import { SUBJECT_ID_HINT, SUBJECT_ID_PATTERN } from '../core/check-request.js';
+import { duration, list, strictObject, text } from '../core/schema.js';
+import { ACTOR_TYPES } from '../core/types.js';
+import { ACTOR_NAME_PATTERN, GROUP_NAME_PATTERN, OBJECT_PATTERN, SCHEMA_ID, USERSET_PATTERN } from './document.js';
+
+/** The strict shape of a `flex-auth.registry/v1` document. References between parts are checked in references.ts. */
+
+const ACTION_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
+const PRINCIPAL_PATTERN = /^[^\s,]+$/;
+
+/** Errors at `path[i]` for every item equal to an earlier one (by `key`). */
+function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item, field = '') {
+  return function (this: TestContext, items: readonly T[] | undefined) {
+    if (!Array.isArray(items)) return true;
+    const firstIndex = new Map<unknown, number>();
+    const errors: ValidationError[] = [];
+    items.forEach((item, index) => {
+      const value = key(item);
+      if (typeof value !== 'string') return;
+      const first = firstIndex.get(value);
+      if (first === undefined) firstIndex.set(value, index);
+      else errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
+    });
+    return errors.length === 0 || new ValidationError(errors);
+  };
+}
+
+function subjectReference() {
+  return text(300).test({
+    name: 'subject-reference',
+    message: `${SUBJECT_ID_HINT}, or a userset group:NAME#member`,
+    test: (value) => value === undefined || USERSET_PATTERN.test(value) || (SUBJECT_ID_PATTERN.test(value) && !value.includes('#')),
+  });
+}
+
+function seconds(value: unknown, fallback?: number): number | undefined {
+  const parsed = parseDuration(value);
+  return parsed.ok ? parsed.seconds : fallback;
+}
+
+const ttlSchema = strictObject({
+  default: duration().required('is required'),
+  min: duration(),
+  max: duration().required('is required'),
+})
+  .required('is required')
+  .test({
+    name: 'ttl-order',
+    test(ttl) {
+      if (!ttl) return true;
+      const min = ttl.min === undefined ? 1 : seconds(ttl.min);
+      const def = seconds(ttl.default);
+      const max = seconds(ttl.max);
+      const errors: ValidationError[] = [];
+      if (min !== undefined && def !== undefined && min > def) {
+        errors.push(this.createError({ path: `${this.path}.min`, message: 'must be <= ttl.default' }));
+      }
+      if (def !== undefined && max !== undefined && def > max) {
+        errors.push(this.createError({ path: `${this.path}.max`, message: 'must be >= ttl.default' }));
+      }
+      return errors.length === 0 || new ValidationError(errors);
+    },
+  });
+
+const actorSchema = strictObject({
+  name: text(63).matches(ACTOR_NAME_PATTERN, 'must match ^[a-z][a-z0-9-]{0,62}$'),
+  type: string().strict().required('is required').typeError('must be a string')
+    .oneOf(ACTOR_TYPES, `must be one of ${ACTOR_TYPES.join(', ')}`),
+  actions: list(text(64).matches(ACTION_PATTERN, 'must be a lower-case action name such as sign'))
+    .min(1, 'must not be empty (omit it for the default ["sign"])')
+    .test({ name: 'unique-actions', test: uniqueItems('action') }),
+  principals: list(text(256).matches(PRINCIPAL_PATTERN, 'must not be empty or contain whitespace or commas'))
+    .required('is required')
+    .min(1, 'must not be empty')
+    .test({ name: 'unique-principals', test: uniqueItems('principal') }),
+  ttl: ttlSchema,
+  allowed_subjects: list(subjectReference())
+    .test({ name: 'unique-subjects', test: uniqueItems('subject') }),
+  disabled: boolean().strict().typeError('must be true or false').nonNullable('must be true or false'),
+});
+
+const relationshipSchema = strictObject({
+  object: text(200).test({
+    name: 'object',
+    message: 'must be actor:NAME or group:NAME',
+    test(value) {
+      const match = value === undefined ? null : OBJECT_PATTERN.exec(value);
+      if (!match) return value === undefined;
+      return match[1] === 'actor' ? ACTOR_NAME_PATTERN.test(match[2]!) : GROUP_NAME_PATTERN.test(match[2]!);
+    },
+  }),
+  relation: string().strict().required('is required').typeError('must be a string')
+    .oneOf(['signer', 'member'], 'must be signer (on actor:) or member (on group:)'),
+  subject: subjectReference(),
+}).test({
+  name: 'relation-fits-object',
+  test(rel) {
+    if (!rel || typeof rel.object !== 'string') return true;
+    const expected = rel.object.startsWith('actor:') ? 'signer' : rel.object.startsWith('group:') ? 'member' : undefined;
+    if (!expected || rel.relation === expected || !['signer', 'member'].includes(rel.relation as string)) return true;
+    return this.createError({ path: `${this.path}.relation`, message: `must be ${expected} on ${expected === 'signer' ? 'actor' : 'group'} objects` });
+  },
+});
+
+export const registrySchema = strictObject({
+  schema: string().strict().required('is required').typeError('must be a string')
+    .oneOf([SCHEMA_ID], `must be "${SCHEMA_ID}"`),
+  metadata: strictObject({
+    name: text(253).optional(),
+    source: text(253).optional(),
+    generated_at: text(64).optional().test({
+      name: 'timestamp',
+      message: 'must be an RFC 3339 timestamp such as 2026-06-23T12:00:00Z',
+      test: (value) => value === undefined || (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))),
+    }),
+  }),
+  actors: list(actorSchema)
+    .required('is required')
+    .min(1, 'must list at least one actor')
+    .test({ name: 'unique-actor-names', test: uniqueItems('actor name', (actor: { name?: unknown }) => actor?.name, '.name') }),
+  relationships: list(relationshipSchema),
+}).required('registry must be a JSON object');
