@@ -7,6 +7,8 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { describeFailure, RegistryStore } from './registry/store.js';
 import type { ReloadEvent, SourceInfo } from './registry/store.js';
+import { ConfigMapSource, configMapSourceInfo } from './sources/configmap.js';
+import type { ConfigMapLocation, ConfigMapSourceOptions } from './sources/configmap.js';
 import { EMBEDDED_SOURCE, EmbeddedSource } from './sources/embedded.js';
 import { FileSource, fileSourceInfo } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
@@ -14,7 +16,8 @@ import type { RegistrySource } from './sources/source.js';
 
 export type RegistryLocation =
   | { readonly kind: 'embedded' }
-  | { readonly kind: 'file'; readonly path: string };
+  | { readonly kind: 'file'; readonly path: string }
+  | ({ readonly kind: 'configmap' } & ConfigMapLocation);
 
 export interface ServiceConfig {
   readonly host: string;
@@ -25,6 +28,7 @@ export interface ServiceConfig {
 export interface ServiceOptions {
   readonly logger?: Logger;
   readonly fileSource?: Omit<FileSourceOptions, 'logger'>;
+  readonly configMapSource?: Omit<ConfigMapSourceOptions, 'logger'>;
   /** How long shutdown waits for in-flight requests before closing their connections. */
   readonly shutdownGraceMs?: number;
 }
@@ -38,13 +42,22 @@ export interface RunningService {
 }
 
 function sourceInfo(location: RegistryLocation): SourceInfo {
-  return location.kind === 'file' ? fileSourceInfo(location.path) : EMBEDDED_SOURCE;
+  switch (location.kind) {
+    case 'file':
+      return fileSourceInfo(location.path);
+    case 'configmap':
+      return configMapSourceInfo(location);
+    case 'embedded':
+      return EMBEDDED_SOURCE;
+  }
 }
 
 function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions): RegistrySource {
   switch (location.kind) {
     case 'file':
       return new FileSource(location.path, store, { ...options.fileSource, logger });
+    case 'configmap':
+      return new ConfigMapSource(location, store, { ...options.configMapSource, logger });
     case 'embedded':
       return new EmbeddedSource(store);
   }
@@ -104,7 +117,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     logReload(logger, info, event);
   });
   if (info.kind === 'embedded') {
-    logger.warn({ source: info.name }, 'no registry source given (--registry-file); serving the embedded example registry');
+    logger.warn({ source: info.name }, 'no registry source given (--registry-file or --registry-configmap); serving the embedded example registry');
   }
 
   let draining = false;

@@ -1,13 +1,37 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.js';
 import { startService } from '../main.js';
-import type { ServiceConfig } from '../main.js';
+import type { RegistryLocation, ServiceConfig } from '../main.js';
 import { UsageError } from './io.js';
 
-export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080] [--registry-file PATH]
+export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
+                [--registry-file PATH | --registry-configmap NAMESPACE/NAME] [--registry-key registry.json]
 
-  Settings may also come from FLEX_AUTH_HOST, FLEX_AUTH_PORT and FLEX_AUTH_REGISTRY_FILE;
-  flags win. With no registry source, serves the embedded example registry.`;
+  Settings may also come from FLEX_AUTH_HOST, FLEX_AUTH_PORT, FLEX_AUTH_REGISTRY_FILE,
+  FLEX_AUTH_REGISTRY_CONFIGMAP and FLEX_AUTH_REGISTRY_KEY; flags win. With no registry
+  source, serves the embedded example registry. The ConfigMap is read through the Kubernetes
+  API with KUBECONFIG, or the pod's service account.`;
+
+const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const CONFIGMAP_NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const CONFIGMAP_KEY_PATTERN = /^[-._a-zA-Z0-9]{1,253}$/;
+
+function registryLocation(file: string | undefined, configMap: string | undefined, key: string): RegistryLocation {
+  if (file !== undefined && configMap !== undefined) {
+    throw new UsageError('give either --registry-file or --registry-configmap, not both');
+  }
+  if (file !== undefined) {
+    if (file === '') throw new UsageError('--registry-file must not be empty');
+    return { kind: 'file', path: file };
+  }
+  if (configMap === undefined) return { kind: 'embedded' };
+  const [namespace = '', name = '', ...rest] = configMap.split('/');
+  if (rest.length > 0 || !NAMESPACE_PATTERN.test(namespace) || !CONFIGMAP_NAME_PATTERN.test(name)) {
+    throw new UsageError(`--registry-configmap must be NAMESPACE/NAME, such as flex-auth/flex-auth-registry (got ${configMap})`);
+  }
+  if (!CONFIGMAP_KEY_PATTERN.test(key)) throw new UsageError(`--registry-key must be a ConfigMap key such as registry.json (got ${key})`);
+  return { kind: 'configmap', namespace, name, key };
+}
 
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
 export function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -19,15 +43,24 @@ export function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env
       host: { type: 'string' },
       port: { type: 'string' },
       'registry-file': { type: 'string' },
+      'registry-configmap': { type: 'string' },
+      'registry-key': { type: 'string' },
     },
   });
   const host = values.host ?? env.FLEX_AUTH_HOST ?? '0.0.0.0';
   const portText = values.port ?? env.FLEX_AUTH_PORT ?? '8080';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535 (got ${portText})`);
-  const file = values['registry-file'] ?? env.FLEX_AUTH_REGISTRY_FILE;
-  if (file === '') throw new UsageError('--registry-file must not be empty');
-  return { host, port, registry: file === undefined ? { kind: 'embedded' } : { kind: 'file', path: file } };
+  // A flag for one source overrides the environment's setting for the other.
+  const fileFlag = values['registry-file'];
+  const configMapFlag = values['registry-configmap'];
+  const fromFlags = fileFlag !== undefined || configMapFlag !== undefined;
+  const registry = registryLocation(
+    fromFlags ? fileFlag : env.FLEX_AUTH_REGISTRY_FILE,
+    fromFlags ? configMapFlag : env.FLEX_AUTH_REGISTRY_CONFIGMAP,
+    values['registry-key'] ?? env.FLEX_AUTH_REGISTRY_KEY ?? 'registry.json',
+  );
+  return { host, port, registry };
 }
 
 export async function serve(args: string[]): Promise<number> {

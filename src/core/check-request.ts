@@ -21,7 +21,7 @@ export const SUBJECT_ID_HINT = 'must be a subject id such as agt-x or iam:agt-x 
 
 const requestSchema = strictObject({
   subject: strictObject({
-    id: text(REQUEST_LIMITS.idLength).matches(SUBJECT_ID_PATTERN, SUBJECT_ID_HINT),
+    id: text(REQUEST_LIMITS.idLength).matches(SUBJECT_ID_PATTERN, { message: SUBJECT_ID_HINT, excludeEmptyString: true }),
   }).required('is required'),
   action: text(REQUEST_LIMITS.actionLength),
   resource: strictObject({

@@ -65,7 +65,7 @@ const ttlSchema = strictObject({
   });
 
 const actorSchema = strictObject({
-  name: text(63).matches(ACTOR_NAME_PATTERN, 'must match ^[a-z][a-z0-9-]{0,62}$'),
+  name: text(256).matches(ACTOR_NAME_PATTERN, 'must match ^[a-z][a-z0-9-]{0,62}$'),
   type: string().strict().required('is required').typeError('must be a string')
     .oneOf(ACTOR_TYPES, `must be one of ${ACTOR_TYPES.join(', ')}`),
   actions: list(text(64).matches(ACTION_PATTERN, 'must be a lower-case action name such as sign'))

@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
+import type { Logger } from '../logger.js';
+import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistrySource } from './source.js';
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export interface ConfigMapLocation {
+  readonly namespace: string;
+  readonly name: string;
+  readonly key: string;
+}
+
+export interface ConfigMapSourceOptions {
+  readonly logger: Logger;
+  /** Credentials; by default KUBECONFIG, else the pod's service account, else ~/.kube/config. */
+  readonly kubeConfig?: KubeConfig;
+  /** Reconnect delays: doubling from `initialMs` up to `maxMs`. */
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Server-side watch timeout: the watch is re-opened at least this often. */
+  readonly watchTimeoutSeconds?: number;
+  /** Extra time past the server-side timeout before a silent (half-open) watch is abandoned. */
+  readonly watchGraceMs?: number;
+  /** How long `start()` waits for the first list before letting the service start unready. */
+  readonly firstListTimeoutMs?: number;
+}
+
+export function configMapSourceInfo(location: ConfigMapLocation): SourceInfo {
+  return { kind: 'configmap', name: `configmap:${location.namespace}/${location.name}` };
+}
+
+/**
+ * KUBECONFIG if set, else the in-cluster service account, else ~/.kube/config. Unlike the
+ * client library's `loadFromDefault`, never falls back to http://localhost:8080, which could
+ * be this very service.
+ */
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+  const config = new KubeConfig();
+  const home = path.join(homedir(), '.kube', 'config');
+  if (env.KUBECONFIG) config.loadFromDefault();
+  else if (existsSync(SERVICE_ACCOUNT_TOKEN)) config.loadFromCluster();
+  else if (existsSync(home)) config.loadFromFile(home);
+  else throw new Error('no Kubernetes credentials: set KUBECONFIG, or run in a pod with a service account token');
+  return config;
+}
+
+/**
+ * A watch that asks the server to end it after `timeoutSeconds`, and abandons it on the
+ * client side if it has not ended `graceMs` later: a half-open connection then costs one
+ * re-watch instead of stalling reloads forever.
+ */
+class BoundedWatch extends Watch {
+  private readonly timeoutSeconds: number;
+  private readonly graceMs: number;
+
+  constructor(config: KubeConfig, timeoutSeconds: number, graceMs: number) {
+    super(config);
+    this.timeoutSeconds = timeoutSeconds;
+    this.graceMs = graceMs;
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    let ended = false;
+    let abandoned = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const finish = (error: unknown) => {
+      ended = true;
+      clearTimeout(watchdog);
+      // An abandoned watch ended by our choice: re-watch at once rather than as an error.
+      done(abandoned ? null : error);
+    };
+    const params = { ...queryParams, timeoutSeconds: this.timeoutSeconds, allowWatchBookmarks: true };
+    const controller = await super.watch(path, params, callback, finish);
+    if (!ended) {
+      watchdog = setTimeout(() => {
+        abandoned = true;
+        controller.abort();
+      }, this.timeoutSeconds * 1000 + this.graceMs);
+      watchdog.unref();
+    }
+    return controller;
+  }
+}
+
+function describeError(error: unknown): string {
+  const { statusCode, code, message } = error as { statusCode?: number; code?: number | string; message?: string };
+  const status = statusCode ?? (typeof code === 'number' ? code : undefined);
+  return [status, message].filter((part) => part !== undefined && part !== '').join(' ') || String(error);
+}
+
+/**
+ * Follows one ConfigMap through the Kubernetes API: list, then watch, with a `metadata.name`
+ * field selector so that a Role limited to that one object by `resourceNames` suffices. The
+ * client library's ListWatch relists on 410 Gone and re-watches when the server ends a watch;
+ * on any other error it stops, so this source starts a fresh one (list, then watch) after a
+ * delay that doubles from 1 s up to 30 s and resets once a list succeeds.
+ */
+export class ConfigMapSource implements RegistrySource {
+  readonly info: SourceInfo;
+  private readonly location: ConfigMapLocation;
+  private readonly store: RegistryStore;
+  private readonly options: ConfigMapSourceOptions;
+  private readonly logger: Logger;
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
+  private kubeConfig: KubeConfig | undefined;
+  private api: CoreV1Api | undefined;
+  private informer: ListWatch<V1ConfigMap> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private nextDelayMs: number;
+  private stopped = false;
+  /** The last failure reported to the store, so that a lasting one is reported once. */
+  private reported: string | undefined;
+
+  constructor(location: ConfigMapLocation, store: RegistryStore, options: ConfigMapSourceOptions) {
+    this.location = location;
+    this.info = configMapSourceInfo(location);
+    this.store = store;
+    this.options = options;
+    this.logger = options.logger;
+    this.initialDelayMs = options.backoff?.initialMs ?? 1000;
+    this.maxDelayMs = options.backoff?.maxMs ?? 30_000;
+    this.nextDelayMs = this.initialDelayMs;
+  }
+
+  private get what(): string {
+    return `ConfigMap ${this.location.namespace}/${this.location.name}`;
+  }
+
+  async start(): Promise<void> {
+    this.kubeConfig = this.options.kubeConfig ?? loadKubeConfig();
+    this.api = this.kubeConfig.makeApiClient(CoreV1Api);
+    const first = this.connect();
+    await Promise.race([first, delay(this.options.firstListTimeoutMs ?? 10_000, undefined, { ref: false })]);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    await this.informer?.stop();
+  }
+
+  /** A fresh ListWatch: it lists first, so state missed while disconnected is caught up. */
+  private connect(): Promise<void> {
+    const { namespace, name } = this.location;
+    const fieldSelector = `metadata.name=${name}`;
+    const informer: ListWatch<V1ConfigMap> = new ListWatch<V1ConfigMap>(
+      `/api/v1/namespaces/${namespace}/configmaps`,
+      new BoundedWatch(this.kubeConfig!, this.options.watchTimeoutSeconds ?? 300, this.options.watchGraceMs ?? 30_000),
+      (): Promise<V1ConfigMapList> => this.list(informer, fieldSelector),
+      false,
+      undefined,
+      fieldSelector,
+    );
+    // ListWatch does not re-check `stopped` after its list returns, so a replaced informer
+    // can still deliver events and open a watch: ignore it and stop it again.
+    const live = (): boolean => {
+      if (!this.stopped && informer === this.informer) return true;
+      void informer.stop();
+      return false;
+    };
+    informer.on('add', (configMap) => { if (live()) this.onConfigMap(configMap); });
+    informer.on('update', (configMap) => { if (live()) this.onConfigMap(configMap); });
+    informer.on('delete', () => { if (live()) this.report(`${this.what} was deleted; keeping the last good registry`); });
+    informer.on('error', (error) => { if (live()) this.onError(informer, error); });
+    this.informer = informer;
+    return informer.start();
+  }
+
+  private async list(informer: ListWatch<V1ConfigMap>, fieldSelector: string): Promise<V1ConfigMapList> {
+    const list = await this.api!.listNamespacedConfigMap({ namespace: this.location.namespace, fieldSelector });
+    this.nextDelayMs = this.initialDelayMs;
+    if (list.items.length === 0 && !informer.get(this.location.name, this.location.namespace)) {
+      this.report(`${this.what} not found`);
+    }
+    return list;
+  }
+
+  private onConfigMap(configMap: V1ConfigMap): void {
+    const text = configMap.data?.[this.location.key];
+    if (text === undefined) {
+      this.report(`${this.what} has no key ${this.location.key}`);
+      return;
+    }
+    this.reported = undefined;
+    this.store.apply(text, configMap.metadata?.resourceVersion);
+  }
+
+  private onError(informer: ListWatch<V1ConfigMap>, error: unknown): void {
+    const delayMs = this.nextDelayMs;
+    this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.maxDelayMs);
+    const message = `cannot list or watch ${this.what}: ${describeError(error)}`;
+    this.logger.warn({ source: this.info.name, error: describeError(error), retry_in_ms: delayMs }, 'kubernetes API error; will reconnect');
+    this.report(message);
+    void informer.stop();
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (!this.stopped) void this.connect();
+    }, delayMs);
+  }
+
+  private report(message: string): void {
+    if (message === this.reported) return;
+    this.reported = message;
+    this.store.fail(message);
+  }
+}

@@ -1,0 +1,211 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+
+/**
+ * A protocol-level fake of the Kubernetes API for one namespace's ConfigMaps: list and
+ * chunked watch JSON, with faults a real API server will not produce on demand (a stream cut
+ * mid-event, 410 Gone, 500s, a malformed event, a slow list, a half-open watch). The real
+ * API server is tested in test/k8s/; this fake is for the faults.
+ */
+
+interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: { name: string; namespace: string; resourceVersion: string };
+  data: Record<string, string>;
+}
+
+interface WatchEvent {
+  rv: number;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: ConfigMap;
+}
+
+export interface RecordedRequest {
+  readonly watch: boolean;
+  readonly query: URLSearchParams;
+}
+
+export class FakeKubeApi {
+  readonly namespace: string;
+  readonly name: string;
+  readonly requests: RecordedRequest[] = [];
+  private server: Server | undefined;
+  private rv = 100;
+  private current: ConfigMap | undefined;
+  private history: WatchEvent[] = [];
+  /** Watches asking for a resourceVersion older than this get 410 Gone. */
+  private compactedBefore = 0;
+  private readonly watches = new Set<ServerResponse>();
+  private listFaults: ({ status: number } | { delayMs: number })[] = [];
+  private halfOpen = false;
+  private waiters: { predicate: (r: RecordedRequest) => boolean; resolve: () => void }[] = [];
+
+  constructor(namespace = 'flex-auth', name = 'flex-auth-registry') {
+    this.namespace = namespace;
+    this.name = name;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+  }
+
+  async stop(): Promise<void> {
+    for (const response of this.watches) response.destroy();
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+  }
+
+  kubeConfig(): KubeConfig {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'fake', token: 'not-a-secret' }],
+      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake', namespace: this.namespace }],
+      currentContext: 'fake',
+    });
+    return config;
+  }
+
+  /** Creates or updates the ConfigMap and tells open watches. */
+  put(data: Record<string, string>): string {
+    this.rv += 1;
+    const type = this.current ? 'MODIFIED' : 'ADDED';
+    this.current = {
+      apiVersion: 'v1', kind: 'ConfigMap', data,
+      metadata: { name: this.name, namespace: this.namespace, resourceVersion: String(this.rv) },
+    };
+    this.publish({ rv: this.rv, type, object: this.current });
+    return String(this.rv);
+  }
+
+  delete(): void {
+    if (!this.current) return;
+    this.rv += 1;
+    const object = { ...this.current, metadata: { ...this.current.metadata, resourceVersion: String(this.rv) } };
+    this.current = undefined;
+    this.publish({ rv: this.rv, type: 'DELETED', object });
+  }
+
+  /** Changes the ConfigMap without telling open watches (as if the change happened during a disconnect). */
+  putQuietly(data: Record<string, string>): void {
+    const watches = [...this.watches];
+    this.watches.clear();
+    this.put(data);
+    watches.forEach((w) => this.watches.add(w));
+  }
+
+  /** Cuts every open watch in the middle of an event line. */
+  cutWatchesMidEvent(): void {
+    for (const response of this.watches) {
+      response.write('{"type":"MODIFIED","object":{"kind":"Config');
+      response.destroy();
+    }
+    this.watches.clear();
+  }
+
+  /** Sends a line that is not JSON to every open watch. */
+  sendMalformedEvent(): void {
+    for (const response of this.watches) response.write('this is not json\n');
+  }
+
+  /** Forgets history: watches from older resource versions now get 410 Gone. */
+  compact(): void {
+    this.compactedBefore = this.rv;
+  }
+
+  /** Sends a 410 Gone ERROR event on every open watch and ends it. */
+  expireWatches(): void {
+    this.compact();
+    for (const response of this.watches) {
+      response.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410 } })}\n`);
+    }
+    this.watches.clear();
+  }
+
+  failNextLists(count: number, status = 500): void {
+    for (let i = 0; i < count; i += 1) this.listFaults.push({ status });
+  }
+
+  delayNextList(delayMs: number): void {
+    this.listFaults.push({ delayMs });
+  }
+
+  /** Watches stay open and silent, ignoring timeoutSeconds, like a half-open connection. */
+  setHalfOpen(value: boolean): void {
+    this.halfOpen = value;
+  }
+
+  count(predicate: (r: RecordedRequest) => boolean): number {
+    return this.requests.filter(predicate).length;
+  }
+
+  /** Resolves when a request matching `predicate` arrives (already-recorded ones do not count). */
+  nextRequest(predicate: (r: RecordedRequest) => boolean, timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching request within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ predicate, resolve: () => { clearTimeout(timer); resolve(); } });
+    });
+  }
+
+  private publish(event: WatchEvent): void {
+    this.history.push(event);
+    for (const response of this.watches) response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const expectedPath = `/api/v1/namespaces/${this.namespace}/configmaps`;
+    if (req.method !== 'GET' || url.pathname !== expectedPath) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
+      return;
+    }
+    const recorded = { watch: url.searchParams.get('watch') === 'true', query: url.searchParams };
+    this.requests.push(recorded);
+    this.waiters = this.waiters.filter((w) => (w.predicate(recorded) ? (w.resolve(), false) : true));
+    if (recorded.watch) this.watch(url.searchParams, res);
+    else this.list(res);
+  }
+
+  private list(res: ServerResponse): void {
+    const fault = this.listFaults.shift();
+    const respond = () => {
+      const body = { kind: 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items: this.current ? [this.current] : [] };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (fault && 'status' in fault) {
+      res.writeHead(fault.status, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: fault.status, message: 'injected fault' }));
+    } else if (fault) {
+      setTimeout(respond, fault.delayMs);
+    } else {
+      respond();
+    }
+  }
+
+  private watch(query: URLSearchParams, res: ServerResponse): void {
+    const from = Number(query.get('resourceVersion') ?? '0');
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders(); // a real API server answers a watch at once, before any event
+    if (from < this.compactedBefore) {
+      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } })}\n`);
+      return;
+    }
+    for (const event of this.history) {
+      if (event.rv > from) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
+    }
+    this.watches.add(res);
+    res.on('close', () => this.watches.delete(res));
+    const timeoutSeconds = Number(query.get('timeoutSeconds'));
+    if (!this.halfOpen && timeoutSeconds > 0) {
+      const timer = setTimeout(() => { this.watches.delete(res); res.end(); }, timeoutSeconds * 1000);
+      res.on('close', () => clearTimeout(timer));
+    }
+  }
+}

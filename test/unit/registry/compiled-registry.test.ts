@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { loadRegistry } from '../../../src/registry/load.js';
+import { revisionOf } from '../../../src/registry/revision.js';
+import { actorEntry, member, registryDocument, signer, text } from '../../fixtures/registry.js';
+
+describe('the compiled registry', () => {
+  const registry = loadRegistry(text(registryDocument(
+    [
+      actorEntry('agt-a'),
+      actorEntry('adm-b', { type: 'admin', actions: ['sign', 'audit'], allowed_subjects: ['group:l1#member'] }),
+      actorEntry('atm-c', { type: 'automation', allowed_subjects: [] }),
+    ],
+    [
+      member('l1', 'group:l2#member'),
+      member('l2', 'group:l3#member'),
+      member('l3', 'iam:deep'),
+      member('l2', 'iam:middle'),
+      signer('atm-c', 'iam:direct'),
+      signer('atm-c', 'group:l3#member'),
+    ],
+  )));
+
+  it('applies actor defaults: actions sign, min ttl 1s, enabled', () => {
+    const loaded = loadRegistry(text(registryDocument([{ name: 'agt-x', type: 'agent', principals: ['p'], ttl: { default: '1m', max: '1h' } }])));
+    const actor = loaded.actor('agt-x');
+    expect([...actor!.actions]).to.deep.equal(['sign']);
+    expect(actor!.ttl).to.deep.equal({ default: 60, min: 1, max: 3600 });
+    expect(actor!.disabled).to.equal(false);
+  });
+
+  it('counts actors by type, every type listed, and relationships', () => {
+    expect(registry.counts).to.deep.equal({
+      actors: 3,
+      actors_by_type: { agent: 1, admin: 1, automation: 1, service: 0, human: 0 },
+      relationships: 6,
+    });
+  });
+
+  it('knows the union of the actions actors have', () => {
+    expect([...registry.actions].sort()).to.deep.equal(['audit', 'sign']);
+  });
+
+  it('resolves members through three levels of nested groups', () => {
+    expect(registry.signerPath('adm-b', 'iam:deep')).to.deep.equal([
+      'actor:adm-b#signer@group:l1#member',
+      'group:l1#member@group:l2#member',
+      'group:l2#member@group:l3#member',
+      'group:l3#member@iam:deep',
+    ]);
+    expect(registry.signerPath('adm-b', 'iam:middle')).to.have.length(3);
+  });
+
+  it('finds signers granted by relationships as well as by allowed_subjects', () => {
+    expect(registry.signerPath('atm-c', 'iam:direct')).to.deep.equal(['actor:atm-c#signer@iam:direct']);
+    expect(registry.signerPath('atm-c', 'iam:deep')).to.deep.equal(['actor:atm-c#signer@group:l3#member', 'group:l3#member@iam:deep']);
+  });
+
+  it('grants nothing beyond what the tuples say', () => {
+    expect(registry.signerPath('atm-c', 'iam:middle')).to.equal(undefined);
+    expect(registry.signerPath('agt-a', 'iam:deep')).to.equal(undefined);
+    expect(registry.signerPath('agt-a', 'group:l1#member')).to.equal(undefined);
+    expect(registry.signerPath('agt-missing', 'agt-a')).to.equal(undefined);
+  });
+
+  it('is frozen', () => {
+    expect(Object.isFrozen(registry)).to.equal(true);
+    expect(Object.isFrozen(registry.actor('agt-a'))).to.equal(true);
+  });
+
+  it('handles a long chain of nested groups without recursion limits', () => {
+    const depth = 5000;
+    const relationships = Array.from({ length: depth }, (_, i) => member(`g${i}`, i === depth - 1 ? 'iam:leaf' : `group:g${i + 1}#member`));
+    const deep = loadRegistry(text(registryDocument([actorEntry('agt-a', { allowed_subjects: ['group:g0#member'] })], relationships)));
+    expect(deep.signerPath('agt-a', 'iam:leaf')).to.have.length(depth + 1);
+  });
+});
+
+describe('registry revisions', () => {
+  const document = registryDocument([actorEntry('agt-a')], [], { metadata: { name: 'x', source: 'y' } });
+
+  it('are sha256: and 64 hex characters', () => {
+    expect(revisionOf(document)).to.match(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('do not change when the file is re-formatted or its keys re-ordered', () => {
+    const pretty = JSON.stringify(document, null, 4);
+    const reordered = JSON.stringify(Object.fromEntries(Object.entries(document).reverse()));
+    expect(loadRegistry(pretty).revision).to.equal(loadRegistry(text(document)).revision);
+    expect(loadRegistry(reordered).revision).to.equal(loadRegistry(text(document)).revision);
+  });
+
+  it('change when any value changes', () => {
+    const changed = registryDocument([actorEntry('agt-a', { disabled: true })], [], { metadata: { name: 'x', source: 'y' } });
+    expect(revisionOf(changed)).not.to.equal(revisionOf(document));
+  });
+});
