@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { CHECK_USAGE, check } from './check.js';
+import { CONFIGMAP_USAGE, configmap } from './configmap.js';
 import { EXIT, UsageError } from './io.js';
 import { SERVE_USAGE, serve } from './serve.js';
+import { SMOKE_USAGE, smoke } from './smoke.js';
 import { VALIDATE_USAGE, validate } from './validate.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
   serve: { run: serve, usage: SERVE_USAGE },
   check: { run: check, usage: CHECK_USAGE },
   validate: { run: validate, usage: VALIDATE_USAGE },
+  configmap: { run: configmap, usage: CONFIGMAP_USAGE },
+  smoke: { run: smoke, usage: SMOKE_USAGE },
 };
 
 const USAGE = `flex-auth: policy decision point for SSH certificate signing
