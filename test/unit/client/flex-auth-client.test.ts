@@ -1,0 +1,106 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { FlexAuthClient } from '../../../src/client/flex-auth-client.js';
+
+const CHECK = { subject: { id: 'agt-a' }, action: 'sign', resource: { id: 'agt-a' } };
+const ALLOW = {
+  allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:x', policy: 'ssh-sign/v1',
+  grant: { ttl_seconds: 3600, principals: ['agt-a'] },
+};
+
+/** A server that answers every request with `respond`; the client's view of it is what is tested. */
+async function serverAnswering(respond: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; server: Server; bodies: unknown[] }> {
+  const bodies: unknown[] = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    req.on('end', () => {
+      if (text) bodies.push(JSON.parse(text));
+      respond(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, bodies };
+}
+
+function json(status: number, body: unknown) {
+  return (_req: IncomingMessage, res: ServerResponse) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+describe('FlexAuthClient', () => {
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+    server = undefined;
+  });
+
+  async function clientFor(respond: (req: IncomingMessage, res: ServerResponse) => void, timeoutMs = 2000) {
+    const started = await serverAnswering(respond);
+    server = started.server;
+    return { client: new FlexAuthClient({ baseUrl: `${started.url}/`, timeoutMs }), bodies: started.bodies };
+  }
+
+  it('allows on a 200 decision with allow true and a grant, and sends the request as given', async () => {
+    const { client, bodies } = await clientFor(json(200, ALLOW));
+    const outcome = await client.check(CHECK);
+    expect(outcome).to.include({ allow: true, reason: 'allowed', decisionId: ALLOW.decision_id });
+    expect(outcome.allow && outcome.grant).to.deep.equal(ALLOW.grant);
+    expect(bodies).to.deep.equal([CHECK]);
+  });
+
+  it('denies with the policy reason on a deny decision', async () => {
+    const { client } = await clientFor(json(200, { ...ALLOW, allow: false, reason: 'ttl_out_of_bounds', message: 'too long', grant: undefined }));
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'ttl_out_of_bounds', message: 'too long', decisionId: ALLOW.decision_id });
+  });
+
+  const malformedAllows: [string, unknown][] = [
+    ['allow is the string "true"', { ...ALLOW, allow: 'true' }],
+    ['the grant is missing', { ...ALLOW, grant: undefined }],
+    ['the grant has no principals', { ...ALLOW, grant: { ttl_seconds: 3600, principals: [] } }],
+    ['the grant ttl is zero', { ...ALLOW, grant: { ttl_seconds: 0, principals: ['agt-a'] } }],
+    ['the reason contradicts allow', { ...ALLOW, reason: 'subject_not_allowed' }],
+  ];
+  for (const [label, body] of malformedAllows) {
+    it(`denies a 200 answer where ${label}`, async () => {
+      const { client } = await clientFor(json(200, body));
+      expect((await client.check(CHECK)).allow).to.equal(false);
+    });
+  }
+
+  it('denies on 503 registry_unavailable with that reason', async () => {
+    const { client } = await clientFor(json(503, { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' }));
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'registry_unavailable', status: 503 });
+  });
+
+  it('denies on a 4xx or 5xx error body, even one claiming allow', async () => {
+    const { client } = await clientFor(json(500, { allow: true, error: { code: 'internal_error', message: 'internal error' } }));
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'http_error', status: 500 });
+  });
+
+  it('denies on a body that is not JSON', async () => {
+    const { client } = await clientFor((_req, res) => res.writeHead(200).end('allow'));
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'bad_response' });
+  });
+
+  it('denies with timeout when the server does not answer in time', async () => {
+    const { client } = await clientFor(() => {}, 100);
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'timeout' });
+  });
+
+  it('denies with unreachable when nothing listens', async () => {
+    const { url, server: closed } = await serverAnswering(json(200, ALLOW));
+    await new Promise((resolve) => closed.close(resolve));
+    const outcome = await new FlexAuthClient({ baseUrl: url }).check(CHECK);
+    expect(outcome).to.include({ allow: false, reason: 'unreachable' });
+    expect(outcome.allow ? '' : outcome.message).to.match(/ECONNREFUSED/);
+  });
+
+  it('reports health only for HTTP 200', async () => {
+    const { client } = await clientFor(json(503, {}));
+    expect(await client.healthy()).to.deep.equal({ ok: false, detail: 'HTTP 503' });
+  });
+});
