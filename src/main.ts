@@ -7,17 +7,14 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { describeFailure, RegistryStore } from './registry/store.js';
 import type { ReloadEvent, SourceInfo } from './registry/store.js';
-import { ConfigMapSource, configMapSourceInfo } from './sources/configmap.js';
-import type { ConfigMapLocation, ConfigMapSourceOptions } from './sources/configmap.js';
-import { EMBEDDED_SOURCE, EmbeddedSource } from './sources/embedded.js';
-import { FileSource, fileSourceInfo } from './sources/file.js';
+import type { ConfigMapSourceOptions } from './sources/configmap.js';
+import { EmbeddedSource } from './sources/embedded.js';
+import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
-import type { RegistrySource } from './sources/source.js';
+import { describeSource } from './sources/source.js';
+import type { RegistryLocation, RegistrySource } from './sources/source.js';
 
-export type RegistryLocation =
-  | { readonly kind: 'embedded' }
-  | { readonly kind: 'file'; readonly path: string }
-  | ({ readonly kind: 'configmap' } & ConfigMapLocation);
+export type { RegistryLocation } from './sources/source.js';
 
 export interface ServiceConfig {
   readonly host: string;
@@ -41,23 +38,15 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-function sourceInfo(location: RegistryLocation): SourceInfo {
-  switch (location.kind) {
-    case 'file':
-      return fileSourceInfo(location.path);
-    case 'configmap':
-      return configMapSourceInfo(location);
-    case 'embedded':
-      return EMBEDDED_SOURCE;
-  }
-}
-
-function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions): RegistrySource {
+async function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions): Promise<RegistrySource> {
   switch (location.kind) {
     case 'file':
       return new FileSource(location.path, store, { ...options.fileSource, logger });
-    case 'configmap':
+    case 'configmap': {
+      // Loaded only when used: the Kubernetes client costs about a second of start-up.
+      const { ConfigMapSource } = await import('./sources/configmap.js');
       return new ConfigMapSource(location, store, { ...options.configMapSource, logger });
+    }
     case 'embedded':
       return new EmbeddedSource(store);
   }
@@ -109,7 +98,7 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger();
-  const info = sourceInfo(config.registry);
+  const info = describeSource(config.registry);
   const store = new RegistryStore(info);
   const metrics = new Metrics(info.kind);
   store.onReload((event) => {
@@ -127,7 +116,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   server.requestTimeout = 15_000;
   server.keepAliveTimeout = 5_000;
 
-  const source = createSource(config.registry, store, logger, options);
+  const source = await createSource(config.registry, store, logger, options);
   await source.start();
   const port = await listen(server, config.host, config.port);
   logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined }, 'listening');

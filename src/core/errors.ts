@@ -14,12 +14,12 @@ export class FlexAuthError extends Error {
   readonly expose: boolean;
   readonly details: readonly ErrorDetail[];
 
-  constructor(code: string, status: number, message: string, details: readonly ErrorDetail[] = []) {
+  constructor(code: string, status: number, message: string, details: readonly ErrorDetail[] = [], expose = status < 500) {
     super(message);
     this.name = new.target.name;
     this.code = code;
     this.status = status;
-    this.expose = status < 500;
+    this.expose = expose;
     this.details = details;
   }
 }

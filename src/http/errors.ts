@@ -26,9 +26,10 @@ export class UnsupportedMediaTypeError extends FlexAuthError {
   }
 }
 
+/** An expected state, not a fault: its message is shown and it is not logged as a failure. */
 export class RegistryUnavailableError extends FlexAuthError {
   constructor() {
-    super('registry_unavailable', 503, 'no valid registry is loaded yet');
+    super('registry_unavailable', 503, 'no valid registry is loaded yet', [], true);
   }
 }
 

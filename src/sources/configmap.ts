@@ -6,15 +6,12 @@ import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import type { RegistryStore, SourceInfo } from '../registry/store.js';
-import type { RegistrySource } from './source.js';
+import { describeSource } from './source.js';
+import type { RegistryLocation, RegistrySource } from './source.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-export interface ConfigMapLocation {
-  readonly namespace: string;
-  readonly name: string;
-  readonly key: string;
-}
+export type ConfigMapLocation = Omit<Extract<RegistryLocation, { kind: 'configmap' }>, 'kind'>;
 
 export interface ConfigMapSourceOptions {
   readonly logger: Logger;
@@ -28,10 +25,6 @@ export interface ConfigMapSourceOptions {
   readonly watchGraceMs?: number;
   /** How long `start()` waits for the first list before letting the service start unready. */
   readonly firstListTimeoutMs?: number;
-}
-
-export function configMapSourceInfo(location: ConfigMapLocation): SourceInfo {
-  return { kind: 'configmap', name: `configmap:${location.namespace}/${location.name}` };
 }
 
 /**
@@ -124,7 +117,7 @@ export class ConfigMapSource implements RegistrySource {
 
   constructor(location: ConfigMapLocation, store: RegistryStore, options: ConfigMapSourceOptions) {
     this.location = location;
-    this.info = configMapSourceInfo(location);
+    this.info = describeSource({ kind: 'configmap', ...location });
     this.store = store;
     this.options = options;
     this.logger = options.logger;

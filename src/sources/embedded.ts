@@ -1,14 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EMBEDDED_REGISTRY, PACKAGE_ROOT } from '../paths.js';
-import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistryStore } from '../registry/store.js';
+import { describeSource } from './source.js';
 import type { RegistrySource } from './source.js';
-
-export const EMBEDDED_SOURCE: SourceInfo = { kind: 'embedded', name: `embedded:${EMBEDDED_REGISTRY}` };
 
 /** The example production registry shipped in the package: loaded once, never reloaded. */
 export class EmbeddedSource implements RegistrySource {
-  readonly info = EMBEDDED_SOURCE;
+  readonly info = describeSource({ kind: 'embedded' });
   private readonly store: RegistryStore;
 
   constructor(store: RegistryStore) {

@@ -4,18 +4,17 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import { describeSource } from './source.js';
 import type { RegistrySource } from './source.js';
 
 export interface FileSourceOptions {
   readonly logger: Logger;
   /** Quiet time after the last change before re-reading, so a burst of events is one read. */
   readonly debounceMs?: number;
+  /** Longest a steady stream of events may postpone a re-read. */
+  readonly maxDelayMs?: number;
   /** Safety re-read in case an event is missed; 0 turns it off. Unchanged bytes cost one read. */
   readonly pollIntervalMs?: number;
-}
-
-export function fileSourceInfo(file: string): SourceInfo {
-  return { kind: 'file', name: `file:${file}` };
 }
 
 /**
@@ -30,7 +29,10 @@ export class FileSource implements RegistrySource {
   private readonly store: RegistryStore;
   private readonly logger: Logger;
   private readonly debounceMs: number;
+  private readonly maxDelayMs: number;
   private readonly pollIntervalMs: number;
+  /** When the first event of the current burst arrived; undefined when no read is pending. */
+  private burstStartedAt: number | undefined;
   private watcher: FSWatcher | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -40,10 +42,11 @@ export class FileSource implements RegistrySource {
 
   constructor(file: string, store: RegistryStore, options: FileSourceOptions) {
     this.file = path.resolve(file);
-    this.info = fileSourceInfo(file);
+    this.info = describeSource({ kind: 'file', path: file });
     this.store = store;
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 2000;
     this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
   }
 
@@ -65,8 +68,14 @@ export class FileSource implements RegistrySource {
   }
 
   private schedule(): void {
+    const now = Date.now();
+    this.burstStartedAt ??= now;
+    const wait = Math.min(this.debounceMs, Math.max(0, this.burstStartedAt + this.maxDelayMs - now));
     clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => void this.reload(), this.debounceMs);
+    this.debounceTimer = setTimeout(() => {
+      this.burstStartedAt = undefined;
+      void this.reload();
+    }, wait);
   }
 
   /** One read at a time; a change that arrives during a read causes exactly one more. */

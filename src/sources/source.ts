@@ -1,4 +1,23 @@
+import { EMBEDDED_REGISTRY } from '../paths.js';
 import type { SourceInfo } from '../registry/store.js';
+
+/** Where `serve` reads its registry from, as configured. */
+export type RegistryLocation =
+  | { readonly kind: 'embedded' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'configmap'; readonly namespace: string; readonly name: string; readonly key: string };
+
+/** The source's kind and its name as `/readyz` shows it. */
+export function describeSource(location: RegistryLocation): SourceInfo {
+  switch (location.kind) {
+    case 'file':
+      return { kind: 'file', name: `file:${location.path}` };
+    case 'configmap':
+      return { kind: 'configmap', name: `configmap:${location.namespace}/${location.name}` };
+    case 'embedded':
+      return { kind: 'embedded', name: `embedded:${EMBEDDED_REGISTRY}` };
+  }
+}
 
 /**
  * Where registry documents come from. A source feeds every document it sees to the store

@@ -72,7 +72,10 @@ describe('the HTTP app', () => {
       const ready = await fetch(`${h.url}/readyz`);
       expect(ready.status).to.equal(503);
       expect(await ready.json()).to.include({ ready: false, source: 'file:/registry.json', revision: null });
-      expect((await fetch(`${h.url}/v1/registry`)).status).to.equal(503);
+      const registry = await fetch(`${h.url}/v1/registry`);
+      expect(registry.status).to.equal(503);
+      expect(await registry.json()).to.deep.equal({ error: { code: 'registry_unavailable', message: 'no valid registry is loaded yet', details: [] } });
+      expect(h.logLines.filter((line) => line.msg === 'request failed')).to.deep.equal([]);
       expect(await metricValue(h, 'flex_auth_registry_ready')).to.equal(0);
     });
   });

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createLogger } from '../../../src/logger.js';
 import { RegistryStore } from '../../../src/registry/store.js';
-import { ConfigMapSource, configMapSourceInfo } from '../../../src/sources/configmap.js';
+import { ConfigMapSource } from '../../../src/sources/configmap.js';
+import { describeSource } from '../../../src/sources/source.js';
 import type { ConfigMapSourceOptions } from '../../../src/sources/configmap.js';
 import { FakeKubeApi } from '../../helpers/fake-kube-api.js';
 import { nextReload, reloadedUntil } from '../../helpers/wait.js';
@@ -21,7 +22,7 @@ describe('the ConfigMap source (against a protocol-level fake API server)', () =
   beforeEach(async () => {
     api = new FakeKubeApi(location.namespace, location.name);
     await api.start();
-    store = new RegistryStore(configMapSourceInfo(location));
+    store = new RegistryStore(describeSource({ kind: 'configmap', ...location }));
     logs = [];
   });
 

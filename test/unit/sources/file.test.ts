@@ -4,7 +4,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { createLogger } from '../../../src/logger.js';
 import { RegistryStore } from '../../../src/registry/store.js';
-import { FileSource, fileSourceInfo } from '../../../src/sources/file.js';
+import { FileSource } from '../../../src/sources/file.js';
+import { describeSource } from '../../../src/sources/source.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
 import { nextReload } from '../../helpers/wait.js';
 
@@ -28,7 +29,7 @@ describe('the file source', () => {
   });
 
   function start(file: string): { store: RegistryStore; started: Promise<void> } {
-    const store = new RegistryStore(fileSourceInfo(file));
+    const store = new RegistryStore(describeSource({ kind: 'file', path: file }));
     source = new FileSource(file, store, { logger: silent, debounceMs: 10, pollIntervalMs: 0 });
     return { store, started: source.start() };
   }
