@@ -117,7 +117,6 @@ resolve_versions() {
     fi
   fi
   [[ $ETCD_VERSION =~ ^v3\.[0-9]+\.[0-9]+ ]] || die "ETCD_VERSION must look like v3.6.4 (got '$ETCD_VERSION')"
-  export K8S_VERSION ETCD_VERSION
 }
 
 binaries_ready() {
@@ -142,7 +141,10 @@ build_binaries() (
   work=$(mktemp -d "${TMPDIR:-/tmp}/flex-auth-k8s-build.XXXXXX")
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" EXIT
-  log "building etcd $ETCD_VERSION and kube-apiserver $K8S_VERSION with $("$go" env GOVERSION) (cold builds take a while; log: $work/build.log)"
+  mkdir -p "$CACHE_DIR"
+  local blog=$CACHE_DIR/build.log
+  : >"$blog"
+  log "building etcd $ETCD_VERSION and kube-apiserver $K8S_VERSION with $("$go" env GOVERSION) (a cold build takes several minutes; log: $blog)"
 
   # etcd: its own throwaway module, so its dependency graph is not mixed with kubernetes'.
   mkdir -p "$work/etcd" "$work/apiserver" "$work/out"
@@ -180,16 +182,16 @@ EOF
 
   log "go build etcd ($ETCD_VERSION) ..."
   go_build_in "$work/etcd" -ldflags="-s -w" -o "$work/out/etcd" go.etcd.io/etcd/server/v3 \
-    >>"$work/build.log" 2>&1 || rc=$?
+    >>"$blog" 2>&1 || rc=$?
   if (( rc != 0 )); then
-    tail_log "$work/build.log" 60
+    tail_log "$blog" 60
     die "building etcd $ETCD_VERSION failed (exit $rc; 124 = timed out after ${BUILD_TIMEOUT}s)"
   fi
   log "etcd built after $(elapsed "$t0")s; go build kube-apiserver ($K8S_VERSION) ..."
   go_build_in "$work/apiserver" -ldflags="$ldflags_k8s" -o "$work/out/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver \
-    >>"$work/build.log" 2>&1 || rc=$?
+    >>"$blog" 2>&1 || rc=$?
   if (( rc != 0 )); then
-    tail_log "$work/build.log" 60
+    tail_log "$blog" 60
     die "building kube-apiserver $K8S_VERSION failed (exit $rc; 124 = timed out after ${BUILD_TIMEOUT}s)"
   fi
 
@@ -256,10 +258,36 @@ start_bg() {
   local name=$1 bin=$2; shift 2
   local pidfile=$DIR/$name.pid logf=$DIR/$name.log
   printf '\n==== %s start %s ====\n' "$name" "$(date -u +%FT%TZ)" >>"$logf"
-  ( setsid "$bin" "$@" >>"$logf" 2>&1 </dev/null & printf '%s\n' "$!" >"$pidfile" )
+  (
+    # etcd reads every ETCD_* environment variable as a flag: start it with none.
+    local v
+    for v in $(compgen -e ETCD_ || true); do unset "$v"; done
+    setsid "$bin" "$@" >>"$logf" 2>&1 </dev/null &
+    printf '%s\n' "$!" >"$pidfile"
+  )
+  # Right after the fork the child is still bash/setsid; wait until it has exec'd $bin (or died),
+  # so that pid_alive's identity check is meaningful from here on.
+  local pid exe i
+  pid=$(<"$pidfile")
+  for ((i = 0; i < 100; i++)); do
+    [[ -e /proc/$pid ]] || return 0
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
+    [[ ${exe% (deleted)} == "$bin" ]] && return 0
+    sleep 0.05
+  done
+  log "warning: $name (pid $pid) has not exec'd $bin after 5s"
+}
+
+# pid_exited PID: true once PID is gone or a zombie (a zombie has already closed its sockets).
+pid_exited() {
+  local state
+  [[ -e /proc/$1 ]] || return 0
+  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+  [[ $state == Z || $state == X ]]
 }
 
 # stop_proc NAME BINARY: SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL; wait for exit.
+# Only signals the pid in DIR/NAME.pid if that process really is BINARY.
 stop_proc() {
   local name=$1 bin=$2 pidfile=$DIR/$1.pid pid deadline
   if ! pid_alive "$pidfile" "$bin"; then
@@ -269,12 +297,13 @@ stop_proc() {
   pid=$(<"$pidfile")
   kill -TERM "$pid" 2>/dev/null || true
   deadline=$((SECONDS + STOP_TIMEOUT))
-  while pid_alive "$pidfile" "$bin"; do
+  until pid_exited "$pid"; do
     if ((SECONDS >= deadline)); then
       log "$name (pid $pid) did not exit within ${STOP_TIMEOUT}s after SIGTERM; sending SIGKILL"
+      tail_log "$DIR/$name.log" 20
       kill -KILL "$pid" 2>/dev/null || true
       local d2=$((SECONDS + 10))
-      while pid_alive "$pidfile" "$bin"; do
+      until pid_exited "$pid"; do
         ((SECONDS < d2)) || die "$name (pid $pid) survived SIGKILL"
         sleep 0.1
       done
@@ -423,7 +452,11 @@ wait_apiserver() {
     fi
     if ((SECONDS >= deadline)); then
       tail_log "$DIR/kube-apiserver.log"
-      [[ -n $out ]] && log "last /readyz answer: $(printf '%s' "$out" | tail -n 15)"
+      if [[ -n $out ]]; then
+        local failed
+        failed=$(printf '%s\n' "$out" | grep -E '^\[-\]' || true)
+        log "last /readyz answer: $(if [[ -n $failed ]]; then printf '%s' "$failed"; else printf '%s' "$out" | tail -n 15; fi)"
+      fi
       die "kube-apiserver not ready at $K8S_API_URL/readyz after ${START_TIMEOUT}s (log: $DIR/kube-apiserver.log)"
     fi
     sleep 0.25

@@ -2,6 +2,9 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './http/app.js';
+import { BearerTokens } from './http/auth.js';
+import { answerClientError, DEFAULT_LIMITS } from './http/limits.js';
+import type { ServerLimits } from './http/limits.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -11,6 +14,7 @@ import type { ConfigMapSourceOptions } from './sources/configmap.js';
 import { EmbeddedSource } from './sources/embedded.js';
 import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
+import { FileWatcher } from './sources/file-watcher.js';
 import { describeSource } from './sources/source.js';
 import type { RegistryLocation, RegistrySource } from './sources/source.js';
 
@@ -20,6 +24,10 @@ export interface ServiceConfig {
   readonly host: string;
   readonly port: number;
   readonly registry: RegistryLocation;
+  /** Bearer tokens for callers of /v1/check, one a line; caller authentication is off without it. */
+  readonly authTokenFile?: string;
+  /** How long to keep serving, unready, after shutdown begins, so load balancers move away first. */
+  readonly shutdownDelayMs?: number;
 }
 
 export interface ServiceOptions {
@@ -28,6 +36,7 @@ export interface ServiceOptions {
   readonly configMapSource?: Omit<ConfigMapSourceOptions, 'logger'>;
   /** How long shutdown waits for in-flight requests before closing their connections. */
   readonly shutdownGraceMs?: number;
+  readonly limits?: Partial<ServerLimits>;
 }
 
 export interface RunningService {
@@ -95,9 +104,39 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
+/**
+ * Reads and follows the callers' token file. The service does not start without a valid one;
+ * later, an invalid or unreadable file keeps the tokens in force (a file emptied on purpose,
+ * with no tokens, locks every caller out: fail closed).
+ */
+async function followTokens(file: string, logger: Logger): Promise<{ current: () => BearerTokens; stop: () => Promise<void> }> {
+  let tokens: BearerTokens | undefined;
+  let startupError: string | undefined;
+  const report = (message: string) => {
+    if (tokens) logger.error({ file, error: message }, 'auth token file reload failed; keeping the tokens in force');
+    else startupError = message;
+  };
+  const watcher = new FileWatcher(file, {
+    onText: (text) => {
+      try {
+        tokens = BearerTokens.parse(text);
+        logger.info({ file, tokens: tokens.size }, 'auth tokens loaded');
+        if (tokens.size === 0) logger.warn({ file }, 'auth token file has no tokens: every check will be refused');
+      } catch (error) {
+        report((error as Error).message);
+      }
+    },
+    onError: report,
+  }, { logger });
+  await watcher.start().catch((error: Error) => report(error.message));
+  if (!tokens) throw new Error(`auth token file ${file}: ${startupError ?? 'unreadable'}`);
+  return { current: () => tokens!, stop: () => watcher.stop() };
+}
+
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger();
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const info = describeSource(config.registry);
   const store = new RegistryStore(info);
   const metrics = new Metrics(info.kind);
@@ -108,18 +147,30 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   if (info.kind === 'embedded') {
     logger.warn({ source: info.name }, 'no registry source given (--registry-file or --registry-configmap); serving the embedded example registry');
   }
+  const tokens = config.authTokenFile === undefined ? undefined : await followTokens(config.authTokenFile, logger);
 
   let draining = false;
-  const server = createServer(createApp({ store, metrics, logger, isDraining: () => draining }).callback());
-  // Bounds on slow or idle clients, so a stuck caller cannot hold a connection forever.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 15_000;
-  server.keepAliveTimeout = 5_000;
+  const app = createApp({
+    store, metrics, logger,
+    isDraining: () => draining,
+    maxInFlightChecks: limits.maxInFlightChecks,
+    ...(tokens ? { tokens: tokens.current } : {}),
+  });
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    // Timeouts are enforced when connections are checked; check often enough for short limits.
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
+  }, app.callback());
+  server.maxConnections = limits.maxConnections;
+  server.on('clientError', answerClientError);
 
   const source = await createSource(config.registry, store, logger, options);
   await source.start();
   const port = await listen(server, config.host, config.port);
-  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined }, 'listening');
+  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined }, 'listening');
 
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
@@ -127,7 +178,9 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     store,
     async close() {
       draining = true;
+      if (config.shutdownDelayMs) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await source.stop();
+      await tokens?.stop();
       await closeServer(server, options.shutdownGraceMs ?? 10_000);
       logger.info('stopped');
       logger.flush();

@@ -1,14 +1,15 @@
 import { parseArgs } from 'node:util';
 import { FlexAuthClient } from '../client/flex-auth-client.js';
 import type { CheckOutcome } from '../client/flex-auth-client.js';
-import { EXIT, UsageError } from './io.js';
+import { EXIT, readInput, UsageError } from './io.js';
 
-export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000]
+export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000] [--token-file PATH]
 
   The operator's pre-flight against a running flex-auth: /healthz, one allow for the actor
   (the subject defaults to the actor's name), a ttl_out_of_bounds denial (ttl 999h) and an
   unknown_actor_resource denial. Prints non-secret evidence (decision ids, reasons, actor
-  names); exit 0 only if every expectation held.`;
+  names); exit 0 only if every expectation held. --token-file: a file whose first token line
+  is sent as the bearer token, for a flex-auth that requires one.`;
 
 /** Far above any sane certificate lifetime, so a registry that allows it is misconfigured. */
 const TOO_LONG_TTL = '999h';
@@ -19,6 +20,12 @@ interface Step {
   readonly name: string;
   readonly ok: boolean;
   readonly evidence: string;
+}
+
+function firstToken(text: string): string {
+  const token = text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
+  if (!token) throw new UsageError('--token-file has no token');
+  return token;
 }
 
 function describe(outcome: CheckOutcome): string {
@@ -35,6 +42,7 @@ export async function smoke(args: string[]): Promise<number> {
       actor: { type: 'string', default: 'agt-state-hub-bridge' },
       subject: { type: 'string' },
       'timeout-ms': { type: 'string', default: '2000' },
+      'token-file': { type: 'string' },
     },
   });
   if (!values.url) throw new UsageError('--url URL is required');
@@ -43,7 +51,8 @@ export async function smoke(args: string[]): Promise<number> {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-ms must be a positive whole number');
   const actor = values.actor;
   const subject = values.subject ?? actor;
-  const client = new FlexAuthClient({ baseUrl: values.url, timeoutMs });
+  const token = values['token-file'] === undefined ? undefined : firstToken(await readInput(values['token-file']));
+  const client = new FlexAuthClient({ baseUrl: values.url, timeoutMs, ...(token ? { token } : {}) });
   const request = (resource: string, ttl?: string) => ({
     subject: { id: subject }, action: 'sign', resource: { type: 'ssh_actor', id: resource },
     ...(ttl ? { context: { ttl } } : {}),

@@ -34,6 +34,8 @@ export interface FlexAuthClientOptions {
   readonly baseUrl: string;
   /** Per-call deadline; default 2000 ms. */
   readonly timeoutMs?: number;
+  /** Bearer token, when flex-auth runs with --auth-token-file. */
+  readonly token?: string;
 }
 
 export interface CallOptions {
@@ -55,10 +57,12 @@ function isGrant(value: unknown): value is Grant {
 export class FlexAuthClient {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly authorization: Record<string, string>;
 
   constructor(options: FlexAuthClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 2000;
+    this.authorization = options.token ? { authorization: `Bearer ${options.token}` } : {};
   }
 
   /** Never throws: any failure is a deny. */
@@ -67,7 +71,11 @@ export class FlexAuthClient {
     try {
       response = await fetch(`${this.baseUrl}/v1/check${options.explain ? '?explain=true' : ''}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(options.requestId ? { 'x-request-id': options.requestId } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...this.authorization,
+          ...(options.requestId ? { 'x-request-id': options.requestId } : {}),
+        },
         body: JSON.stringify(input),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -4,7 +4,10 @@ import { Router } from '@koa/router';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { RegistryStore } from '../registry/store.js';
+import { requireBearer } from './auth.js';
+import type { BearerTokens } from './auth.js';
 import { errorHandler } from './errors.js';
+import { DEFAULT_LIMITS, limitInFlight } from './limits.js';
 import { requestId } from './request-id.js';
 import { checkHandler } from './routes/check.js';
 import { healthHandler, metricsHandler, readyHandler, registryHandler } from './routes/status.js';
@@ -15,6 +18,10 @@ export interface AppDeps {
   readonly logger: Logger;
   /** True once shutdown has begun: /readyz then answers 503 so traffic moves elsewhere. */
   readonly isDraining: () => boolean;
+  /** The callers' current tokens when caller authentication is on; /v1/check then needs one. */
+  readonly tokens?: () => BearerTokens;
+  /** Default: DEFAULT_LIMITS.maxInFlightChecks. */
+  readonly maxInFlightChecks?: number;
 }
 
 function countRequests(metrics: Metrics) {
@@ -32,7 +39,9 @@ function countRequests(metrics: Metrics) {
 /** Builds the Koa app; it never listens, so tests can drive it in-process. */
 export function createApp(deps: AppDeps): Koa {
   const router = new Router();
-  router.post('/v1/check', checkHandler(deps));
+  // Authentication first, so unauthenticated calls take no in-flight slot.
+  const guards = deps.tokens ? [requireBearer(deps.tokens)] : [];
+  router.post('/v1/check', ...guards, limitInFlight(deps.maxInFlightChecks ?? DEFAULT_LIMITS.maxInFlightChecks), checkHandler(deps));
   router.get('/healthz', healthHandler());
   router.get('/readyz', readyHandler(deps));
   router.get('/v1/registry', registryHandler(deps));

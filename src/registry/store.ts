@@ -87,9 +87,10 @@ export class RegistryStore {
     try {
       registry = loadRegistry(text);
     } catch (error) {
-      if (!(error instanceof RegistryValidationError)) throw error;
+      // Anything else is a bug in validation; the document is refused all the same (fail closed).
+      const known = error instanceof RegistryValidationError;
       this.lastText = { hash, rejected: true };
-      this.recordFailure(error.message, error.details);
+      this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
       return 'rejected';
     }
     this.lastText = { hash, rejected: false };

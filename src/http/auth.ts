@@ -1,0 +1,68 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import { FlexAuthError } from '../core/errors.js';
+
+/** Shorter tokens are refused: a guessable token is no protection. */
+export const MIN_TOKEN_LENGTH = 16;
+
+export class UnauthorizedError extends FlexAuthError {
+  constructor() {
+    super('unauthorized', 401, 'missing or invalid bearer token');
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/**
+ * The callers' bearer tokens, kept only as SHA-256 digests. A presented token is compared with
+ * every digest in constant time, so neither timing nor early exit says how close a guess was.
+ */
+export class BearerTokens {
+  private readonly digests: readonly Buffer[];
+
+  private constructor(digests: Buffer[]) {
+    this.digests = digests;
+  }
+
+  get size(): number {
+    return this.digests.length;
+  }
+
+  /**
+   * One token a line; blank lines and `#` comments are ignored. Throws, naming the line but
+   * never its content, when a token is too short or contains whitespace.
+   */
+  static parse(text: string): BearerTokens {
+    const digests: Buffer[] = [];
+    text.split(/\r?\n/).forEach((raw, index) => {
+      const line = raw.trim();
+      if (line === '' || line.startsWith('#')) return;
+      if (line.length < MIN_TOKEN_LENGTH || /\s/.test(line)) {
+        throw new Error(`line ${index + 1}: a token must be at least ${MIN_TOKEN_LENGTH} characters with no whitespace`);
+      }
+      digests.push(digest(line));
+    });
+    return new BearerTokens(digests);
+  }
+
+  accepts(token: string): boolean {
+    const presented = digest(token);
+    let matched = false;
+    for (const known of this.digests) matched = timingSafeEqual(presented, known) || matched;
+    return matched;
+  }
+}
+
+/** Requires `Authorization: Bearer <token>` matching one of the current tokens. */
+export function requireBearer(currentTokens: () => BearerTokens) {
+  return async function authenticate(ctx: Context, next: Next): Promise<void> {
+    const match = /^Bearer ([^\s]+)$/.exec(ctx.get('Authorization'));
+    if (!match || !currentTokens().accepts(match[1]!)) {
+      ctx.set('WWW-Authenticate', 'Bearer realm="flex-auth"');
+      throw new UnauthorizedError();
+    }
+    await next();
+  };
+}

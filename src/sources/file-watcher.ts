@@ -1,0 +1,115 @@
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../logger.js';
+
+export interface FileWatcherOptions {
+  readonly logger: Logger;
+  /** Quiet time after the last change before re-reading, so a burst of events is one read. */
+  readonly debounceMs?: number;
+  /** Longest a steady stream of events may postpone a re-read. */
+  readonly maxDelayMs?: number;
+  /** Safety re-read in case an event is missed; 0 turns it off. */
+  readonly pollIntervalMs?: number;
+}
+
+export interface FileHandlers {
+  /** Every successful read, changed or not: the caller decides what is new. */
+  readonly onText: (text: string) => void;
+  /** A read that failed; a failure that lasts is reported once, not once per re-read. */
+  readonly onError: (message: string) => void;
+}
+
+/**
+ * Follows a file by watching its directory rather than the file: an editor's rename-save and
+ * a Kubernetes ConfigMap or Secret volume's `..data` symlink swap replace the file's inode,
+ * which a watch on the file itself would lose. Every event leads to a debounced re-read of
+ * the path (following symlinks).
+ */
+export class FileWatcher {
+  readonly file: string;
+  private readonly handlers: FileHandlers;
+  private readonly logger: Logger;
+  private readonly debounceMs: number;
+  private readonly maxDelayMs: number;
+  private readonly pollIntervalMs: number;
+  private watcher: FSWatcher | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  /** When the first event of the current burst arrived; undefined when no read is pending. */
+  private burstStartedAt: number | undefined;
+  private reading: Promise<void> | undefined;
+  private readAgain = false;
+  private lastError: string | undefined;
+
+  constructor(file: string, handlers: FileHandlers, options: FileWatcherOptions) {
+    this.file = path.resolve(file);
+    this.handlers = handlers;
+    this.logger = options.logger;
+    this.debounceMs = options.debounceMs ?? 200;
+    this.maxDelayMs = options.maxDelayMs ?? 2000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
+  }
+
+  /** Starts watching and reads once; fails if the directory does not exist. */
+  async start(): Promise<void> {
+    const directory = path.dirname(this.file);
+    const info = await stat(directory).catch(() => undefined);
+    if (!info?.isDirectory()) throw new Error(`directory ${directory} does not exist`);
+    this.watcher = watch(directory, () => this.schedule());
+    this.watcher.on('error', (error) => this.logger.warn({ err: error, directory }, 'directory watch failed; relying on periodic re-reads'));
+    await this.read();
+    if (this.pollIntervalMs > 0) this.pollTimer = setInterval(() => this.schedule(), this.pollIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.watcher?.close();
+    clearTimeout(this.debounceTimer);
+    clearInterval(this.pollTimer);
+    await this.reading;
+  }
+
+  private schedule(): void {
+    const now = Date.now();
+    this.burstStartedAt ??= now;
+    const wait = Math.min(this.debounceMs, Math.max(0, this.burstStartedAt + this.maxDelayMs - now));
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.burstStartedAt = undefined;
+      void this.read();
+    }, wait);
+  }
+
+  /** One read at a time; a change that arrives during a read causes exactly one more. */
+  private read(): Promise<void> {
+    if (this.reading) {
+      this.readAgain = true;
+      return this.reading;
+    }
+    this.reading = (async () => {
+      do {
+        this.readAgain = false;
+        await this.readOnce();
+      } while (this.readAgain);
+    })().finally(() => {
+      this.reading = undefined;
+    });
+    return this.reading;
+  }
+
+  private async readOnce(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      const message = `cannot read ${this.file}: ${reason}`;
+      if (message !== this.lastError) this.handlers.onError(message);
+      this.lastError = message;
+      return;
+    }
+    this.lastError = undefined;
+    this.handlers.onText(text);
+  }
+}
