@@ -93,11 +93,17 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
+/**
+ * Stops accepting connections and lets in-flight requests finish; a keep-alive connection is
+ * closed as soon as its request is answered. Whatever is still open after `graceMs` is cut.
+ */
 function closeServer(server: Server, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    const idle = setInterval(() => server.closeIdleConnections(), 50);
     server.close(() => {
       clearTimeout(force);
+      clearInterval(idle);
       resolve();
     });
     server.closeIdleConnections();
@@ -105,9 +111,9 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 /**
- * Reads and follows the callers' token file. The service does not start without a valid one;
- * later, an invalid or unreadable file keeps the tokens in force (a file emptied on purpose,
- * with no tokens, locks every caller out: fail closed).
+ * Reads and follows the callers' token file. The service does not start without a valid,
+ * non-empty one; later, an invalid or unreadable file keeps the tokens in force, and a file
+ * emptied on purpose locks every caller out (fail closed).
  */
 async function followTokens(file: string, logger: Logger): Promise<{ current: () => BearerTokens; stop: () => Promise<void> }> {
   let tokens: BearerTokens | undefined;
@@ -129,7 +135,11 @@ async function followTokens(file: string, logger: Logger): Promise<{ current: ()
     onError: report,
   }, { logger });
   await watcher.start().catch((error: Error) => report(error.message));
-  if (!tokens) throw new Error(`auth token file ${file}: ${startupError ?? 'unreadable'}`);
+  // At start-up an empty file is a mistake (a Secret not mounted), not a decision to lock out.
+  if (!tokens || tokens.size === 0) {
+    await watcher.stop();
+    throw new Error(`auth token file ${file}: ${startupError ?? 'has no tokens'}`);
+  }
   return { current: () => tokens!, stop: () => watcher.stop() };
 }
 
@@ -168,8 +178,16 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   server.on('clientError', answerClientError);
 
   const source = await createSource(config.registry, store, logger, options);
-  await source.start();
-  const port = await listen(server, config.host, config.port);
+  let port: number;
+  try {
+    await source.start();
+    port = await listen(server, config.host, config.port);
+  } catch (error) {
+    // Nothing started may outlive a failed start, or the process would linger.
+    await source.stop();
+    await tokens?.stop();
+    throw error;
+  }
   logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined }, 'listening');
 
   return {

@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 
@@ -24,8 +24,9 @@ export interface FileHandlers {
 /**
  * Follows a file by watching its directory rather than the file: an editor's rename-save and
  * a Kubernetes ConfigMap or Secret volume's `..data` symlink swap replace the file's inode,
- * which a watch on the file itself would lose. Every event leads to a debounced re-read of
- * the path (following symlinks).
+ * which a watch on the file itself would lose. Events that concern the file lead to a
+ * debounced re-read of the path (following symlinks); others in the same directory (a log
+ * file, say) are ignored, so a busy directory cannot hold a reload back.
  */
 export class FileWatcher {
   readonly file: string;
@@ -42,6 +43,8 @@ export class FileWatcher {
   private reading: Promise<void> | undefined;
   private readAgain = false;
   private lastError: string | undefined;
+  /** Names in the directory whose change means the file may have changed. */
+  private readonly names: Set<string>;
 
   constructor(file: string, handlers: FileHandlers, options: FileWatcherOptions) {
     this.file = path.resolve(file);
@@ -50,6 +53,17 @@ export class FileWatcher {
     this.debounceMs = options.debounceMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 2000;
     this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
+    this.names = new Set([path.basename(this.file)]);
+  }
+
+  /**
+   * The file itself, its symlink target when that is in the same directory, and the `..data`
+   * and `..<timestamp>` entries of a ConfigMap volume. An event without a name counts too.
+   */
+  private concerns(name: string | Buffer | null): boolean {
+    if (name === null) return true;
+    const text = name.toString();
+    return this.names.has(text) || text.startsWith('..');
   }
 
   /** Starts watching and reads once; fails if the directory does not exist. */
@@ -57,7 +71,9 @@ export class FileWatcher {
     const directory = path.dirname(this.file);
     const info = await stat(directory).catch(() => undefined);
     if (!info?.isDirectory()) throw new Error(`directory ${directory} does not exist`);
-    this.watcher = watch(directory, () => this.schedule());
+    this.watcher = watch(directory, (_event, name) => {
+      if (this.concerns(name)) this.schedule();
+    });
     this.watcher.on('error', (error) => this.logger.warn({ err: error, directory }, 'directory watch failed; relying on periodic re-reads'));
     await this.read();
     if (this.pollIntervalMs > 0) this.pollTimer = setInterval(() => this.schedule(), this.pollIntervalMs);
@@ -110,6 +126,8 @@ export class FileWatcher {
       return;
     }
     this.lastError = undefined;
+    const target = await realpath(this.file).catch(() => this.file);
+    if (path.dirname(target) === path.dirname(this.file)) this.names.add(path.basename(target));
     this.handlers.onText(text);
   }
 }

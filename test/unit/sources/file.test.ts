@@ -89,6 +89,31 @@ describe('the file source', () => {
     expect(store.current()?.actor('agt-b')).not.to.equal(undefined);
   });
 
+  it('is not held back by a busy neighbour in the same directory', async () => {
+    const file = path.join(dir, 'registry.json');
+    await writeFile(file, docA);
+    const store = new RegistryStore(describeSource({ kind: 'file', path: file }));
+    // A long max delay: were the neighbour's events counted, the reload would wait a minute.
+    source = new FileSource(file, store, { logger: silent, debounceMs: 50, maxDelayMs: 60_000, pollIntervalMs: 0 });
+    await source.start();
+    let writing = true;
+    const noise = (async () => {
+      for (let i = 0; writing; i += 1) {
+        await writeFile(path.join(dir, 'stdout.log'), `line ${i}\n`, { flag: 'a' });
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    try {
+      const reloaded = nextReload(store, 5000);
+      await writeFile(file, docB);
+      await reloaded;
+      expect(store.current()?.actor('agt-b')).not.to.equal(undefined);
+    } finally {
+      writing = false;
+      await noise;
+    }
+  });
+
   it('keeps the registry when the file is deleted, and records that once', async () => {
     const file = path.join(dir, 'registry.json');
     await writeFile(file, docA);
