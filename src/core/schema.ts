@@ -53,8 +53,9 @@ export function list<T extends Schema<any, any, any, any>>(item: T) {
 export function duration() {
   return mixed().test({
     name: 'duration',
-    skipAbsent: true,
+    // Only a missing key is absent: null is a wrong value, not a default.
     test(value) {
+      if (value === undefined) return true;
       const parsed = parseDuration(value);
       return parsed.ok || this.createError({ message: parsed.message });
     },
@@ -65,9 +66,8 @@ export function duration() {
 export function plainObject() {
   return mixed().test({
     name: 'plain-object',
-    skipAbsent: true,
     message: 'must be an object',
-    test: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    test: (value) => value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value)),
   });
 }
 
