@@ -1,0 +1,61 @@
+{{/*
+The contract's names (CONTRACT.md section 7). They do not depend on the release name, so the
+in-cluster URL is always http://flex-auth.<namespace>.svc.cluster.local:8080.
+*/}}
+{{- define "flex-auth.name" -}}flex-auth{{- end }}
+
+{{- define "flex-auth.serviceAccountName" -}}flex-auth{{- end }}
+
+{{- define "flex-auth.roleName" -}}flex-auth-registry-reader{{- end }}
+
+{{/* The registry ConfigMap: the chart's own, or the existing one ops-warden owns. */}}
+{{- define "flex-auth.registryConfigMap" -}}
+{{- .Values.registry.existingConfigMap | default "flex-auth-registry" -}}
+{{- end }}
+
+{{- define "flex-auth.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end }}
+
+{{/* Labels the Deployment selects its pods by (immutable once installed). */}}
+{{- define "flex-auth.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "flex-auth.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels on every object. */}}
+{{- define "flex-auth.labels" -}}
+{{ include "flex-auth.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/component: policy-decision-point
+app.kubernetes.io/part-of: ops-warden
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ include "flex-auth.chart" . }}
+{{- end }}
+
+{{- define "flex-auth.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end }}
+
+{{/* Render-time checks that the schema cannot express. */}}
+{{- define "flex-auth.validate" -}}
+{{- if and .Values.registry.existingConfigMap .Values.registry.inline -}}
+{{- fail "registry.existingConfigMap and registry.inline are exclusive: the chart creates no ConfigMap when it uses an existing one" -}}
+{{- end -}}
+{{- if .Values.registry.inline -}}
+{{- $doc := .Values.registry.inline | fromJson -}}
+{{- if hasKey $doc "Error" -}}
+{{- fail (printf "registry.inline is not a JSON object: %s" (get $doc "Error")) -}}
+{{- end -}}
+{{- end -}}
+{{- if lt (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 15) -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownDelaySeconds + 15 (%v): the delay, 10 s of draining and 5 s to exit" .Values.terminationGracePeriodSeconds (add (int .Values.shutdownDelaySeconds) 15)) -}}
+{{- end -}}
+{{- if and .Values.podDisruptionBudget.enabled (ge (int .Values.podDisruptionBudget.minAvailable) (int .Values.replicaCount)) -}}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicaCount (%v), or no node could ever be drained" .Values.podDisruptionBudget.minAvailable .Values.replicaCount) -}}
+{{- end -}}
+{{- end }}
