@@ -26,24 +26,12 @@ set -euo pipefail
 readonly DEFAULT_HELM_VERSION=v3.22.0
 BUILD_TIMEOUT=${HELM_BUILD_TIMEOUT:-3600}
 PROG=helm.sh
+# shellcheck source-path=SCRIPTDIR source=lib/go-build-cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-build-cache.sh"
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
 
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-find_go() {
-  if [[ -n ${GO:-} ]]; then printf '%s' "$GO"; return; fi
-  if command -v go >/dev/null 2>&1; then command -v go; return; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s' /usr/local/go/bin/go; return; fi
-  die "go not found (set GO=/path/to/go); it is needed to build helm"
-}
 
 HELM_VERSION=${HELM_VERSION:-$DEFAULT_HELM_VERSION}
 [[ $HELM_VERSION =~ ^v3\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "HELM_VERSION must look like v3.22.0 (got '$HELM_VERSION')"
@@ -56,7 +44,7 @@ helm_ready() { [[ -x $HELM_BIN ]]; }
 build_helm() (
   for c in timeout awk sed; do command -v "$c" >/dev/null 2>&1 || die "required command '$c' not found"; done
   local go work t0 json gomod goline client_go major minor blog rc=0
-  go=$(find_go)
+  go=$(find_go "helm")
   t0=$(now)
   work=$(mktemp -d "${TMPDIR:-/tmp}/flex-auth-helm-build.XXXXXX")
   # shellcheck disable=SC2064
@@ -102,21 +90,7 @@ build_helm() (
 )
 
 ensure_helm() {
-  if helm_ready; then return 0; fi
-  mkdir -p "$CACHE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    # Serialise concurrent builds of the same version.
-    exec {lockfd}>"$CACHE_DIR/.build.lock"
-    if ! flock -n "$lockfd"; then
-      log "another build of helm $HELM_VERSION is running; waiting for it ..."
-      flock -w "$BUILD_TIMEOUT" "$lockfd" || die "timed out waiting for the build lock $CACHE_DIR/.build.lock"
-    fi
-    if ! helm_ready; then build_helm; fi
-    exec {lockfd}>&-
-  else
-    build_helm
-  fi
-  helm_ready || die "helm missing after build in $CACHE_DIR"
+  ensure_built "$CACHE_DIR" helm_ready build_helm "helm $HELM_VERSION"
 }
 
 main() {

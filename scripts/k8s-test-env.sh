@@ -44,17 +44,11 @@ START_TIMEOUT=${K8S_TEST_ENV_START_TIMEOUT:-60}
 STOP_TIMEOUT=${K8S_TEST_ENV_STOP_TIMEOUT:-30}
 
 PROG=k8s-test-env
+# shellcheck source-path=SCRIPTDIR source=lib/go-build-cache.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-build-cache.sh"
 
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
-usage() {
-  sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-  exit 2
-}
 
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Print the last lines of a log file to stderr (used on every failure).
 tail_log() {
@@ -77,17 +71,11 @@ need() {
 # versions / cache
 # ---------------------------------------------------------------------------
 
-find_go() {
-  if [[ -n ${GO:-} ]]; then printf '%s' "$GO"; return; fi
-  if command -v go >/dev/null 2>&1; then command -v go; return; fi
-  if [[ -x /usr/local/go/bin/go ]]; then printf '%s' /usr/local/go/bin/go; return; fi
-  die "go not found (set GO=/path/to/go); it is needed to build etcd and kube-apiserver"
-}
 
 # Downloads k8s.io/kubernetes@$K8S_VERSION via the module proxy; prints the path of its go.mod.
 k8s_gomod() {
   local go json gomod
-  go=$(find_go)
+  go=$(find_go "etcd and kube-apiserver")
   json=$(cd / && GOFLAGS=-mod=mod "$go" mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>&1) ||
     die "go mod download k8s.io/kubernetes@$K8S_VERSION failed: $json"
   gomod=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"GoMod":[[:space:]]*"\(.*\)",\{0,1\}$/\1/p' | head -n1)
@@ -127,7 +115,7 @@ binaries_ready() {
 # go build with a timeout, in module dir $1; remaining args go to `go build`.
 go_build_in() {
   local dir=$1; shift
-  local go; go=$(find_go)
+  local go; go=$(find_go "etcd and kube-apiserver")
   (cd "$dir" && CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod -buildvcs=false" \
     timeout --kill-after=30 "$BUILD_TIMEOUT" "$go" build -trimpath "$@")
 }
@@ -136,7 +124,7 @@ go_build_in() {
 build_binaries() (
   need timeout awk sed
   local go work t0 gomod minor rc=0
-  go=$(find_go)
+  go=$(find_go "etcd and kube-apiserver")
   t0=$(now)
   work=$(mktemp -d "${TMPDIR:-/tmp}/flex-auth-k8s-build.XXXXXX")
   # shellcheck disable=SC2064
@@ -208,21 +196,7 @@ EOF
 
 ensure_binaries() {
   resolve_versions
-  if binaries_ready; then return 0; fi
-  mkdir -p "$CACHE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    # Serialise concurrent builds of the same version.
-    exec {lockfd}>"$CACHE_DIR/.build.lock"
-    if ! flock -n "$lockfd"; then
-      log "another build of $K8S_VERSION is running; waiting for it ..."
-      flock -w "$BUILD_TIMEOUT" "$lockfd" || die "timed out waiting for the build lock $CACHE_DIR/.build.lock"
-    fi
-    if ! binaries_ready; then build_binaries; fi
-    exec {lockfd}>&-
-  else
-    build_binaries
-  fi
-  binaries_ready || die "binaries missing after build in $CACHE_DIR"
+  ensure_built "$CACHE_DIR" binaries_ready build_binaries "kubernetes $K8S_VERSION"
 }
 
 cmd_build() {

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { PACKAGE_ROOT, startServer, stopAll } from './helpers.js';
+import { PACKAGE_ROOT, runCommand, startServer, stopAll } from './helpers.js';
 import type { ServerProcess } from './helpers.js';
 
 /** Every ```sh block of docs/api.md that runs curl, in order. */
@@ -11,21 +10,6 @@ async function curlExamples(): Promise<string[]> {
   return [...doc.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((block) => block.includes('curl'));
 }
 
-function runShell(script: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 type Expectation = [string, RegExp, (output: string) => void];
 
@@ -70,7 +54,7 @@ describe('the curl examples in docs/api.md', () => {
   it('run against a real server and show what the docs say', async () => {
     for (const example of await curlExamples()) {
       const [name, , check] = EXPECTATIONS.find(([, pattern]) => pattern.test(example))!;
-      const result = await runShell(example, { FLEX_AUTH_URL: server.url });
+      const result = await runCommand('bash', ['-euo', 'pipefail', '-c', example], { env: { FLEX_AUTH_URL: server.url }, timeoutMs: 20_000 });
       expect(result.code, `${name}: ${result.stderr}`).to.equal(0);
       try {
         check(result.stdout);

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import {
   CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, TEMPLATE_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir,
-  postCheck, removeDir, runCli, startServer, stopAll,
+  postCheck, removeDir, runCli, runCommand, startServer, stopAll,
 } from './helpers.js';
 import type { ServerProcess } from './helpers.js';
 
@@ -185,10 +184,7 @@ console.log('configmap/' + manifest.metadata.name + ' configured');
     expect(before.body.reason).to.equal('unknown_actor_resource');
 
     const result = await runCommand('bash', ['-euo', 'pipefail', '-c', await runbookBlock('add-actor')], {
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      SNAPSHOT: snapshotFile,
-      NEW_ACTOR: 'agt-new-thing',
-      FLEX_AUTH_URL: server.url,
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshotFile, NEW_ACTOR: 'agt-new-thing', FLEX_AUTH_URL: server.url },
     });
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
     expect(result.stdout).to.include('smoke passed');
@@ -202,18 +198,3 @@ console.log('configmap/' + manifest.metadata.name + ' configured');
   });
 });
 
-function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
   CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir, pollUntil, postCheck,
-  removeDir, startServer, stopAll,
+  removeDir, runCommand as run, startServer, stopAll,
 } from '../integration/helpers.js';
 import type { ServerProcess } from '../integration/helpers.js';
 
@@ -21,29 +20,6 @@ const SERVICE_ACCOUNT = 'flex-auth';
 const harnessDir = process.env.K8S_TEST_ENV_DIR;
 const harnessScript = path.join(PACKAGE_ROOT, 'scripts', 'k8s-test-env.sh');
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.stdin ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** kubectl as the cluster admin (the harness's KUBECONFIG); fails the test on a non-zero exit. */
 async function kubectl(args: string[], stdin?: string): Promise<string> {

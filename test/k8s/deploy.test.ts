@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -6,7 +5,7 @@ import { expect } from 'chai';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 import {
   CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir, pollUntil, postCheck, removeDir,
-  startServer, stopAll,
+  runCommand as run, startServer, stopAll,
 } from '../integration/helpers.js';
 import type { ServerProcess } from '../integration/helpers.js';
 
@@ -54,29 +53,6 @@ const INSTALL_NAMESPACE = process.env.FLEX_AUTH_CHART_TEST_NAMESPACE ?? 'flex-au
 const OWNED_NAMESPACE = `${INSTALL_NAMESPACE}-owned`;
 const harnessDir = process.env.K8S_TEST_ENV_DIR;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: PACKAGE_ROOT, env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.on('error', () => {});
-    child.stdin.end(options.stdin ?? '');
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function must(command: string, args: string[], options: { stdin?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
   const result = await run(command, args, options);
