@@ -173,7 +173,7 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     maxHeaderSize: limits.maxHeaderBytes,
     // Timeouts are enforced when connections are checked; check often enough for short limits.
     connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
-  }, app.callback());
+  }, app);
   server.maxConnections = limits.maxConnections;
   server.on('clientError', answerClientError);
 

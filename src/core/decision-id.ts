@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stringify } from 'safe-stable-stringify';
+import { canonicalJson } from './canonical-json.js';
 import type { NormalizedRequest } from './types.js';
 
 /**
@@ -7,6 +7,6 @@ import type { NormalizedRequest } from './types.js';
  * and normalized request. Canonical (sorted keys) so every replica and the offline CLI agree.
  */
 export function decisionId(policy: string, revision: string, request: NormalizedRequest): string {
-  const canonical = stringify({ policy, revision, request });
-  return `decision:${createHash('sha256').update(canonical ?? '').digest('hex').slice(0, 16)}`;
+  const canonical = canonicalJson({ policy, revision, request });
+  return `decision:${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
 }

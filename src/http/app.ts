@@ -1,15 +1,14 @@
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { Router } from '@koa/router';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { RegistryStore } from '../registry/store.js';
-import { requireBearer } from './auth.js';
 import type { BearerTokens } from './auth.js';
+import { CHECK_PATH, checkLane } from './check.js';
 import { errorHandler } from './errors.js';
-import { DEFAULT_LIMITS, limitInFlight } from './limits.js';
 import { requestId } from './request-id.js';
-import { checkHandler } from './routes/check.js';
 import { healthHandler, metricsHandler, readyHandler, registryHandler } from './routes/status.js';
 
 export interface AppDeps {
@@ -36,12 +35,9 @@ function countRequests(metrics: Metrics) {
   };
 }
 
-/** Builds the Koa app; it never listens, so tests can drive it in-process. */
-export function createApp(deps: AppDeps): Koa {
+/** Koa serves everything but the check: health, readiness, the registry summary, metrics, 404s. */
+function statusApp(deps: AppDeps): Koa {
   const router = new Router();
-  // Authentication first, so unauthenticated calls take no in-flight slot.
-  const guards = deps.tokens ? [requireBearer(deps.tokens)] : [];
-  router.post('/v1/check', ...guards, limitInFlight(deps.maxInFlightChecks ?? DEFAULT_LIMITS.maxInFlightChecks), checkHandler(deps));
   router.get('/healthz', healthHandler());
   router.get('/readyz', readyHandler(deps));
   router.get('/v1/registry', registryHandler(deps));
@@ -55,4 +51,19 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
+}
+
+/**
+ * The service's request listener: `/v1/check` goes to the check lane, everything else to Koa.
+ * It never listens, so tests can serve it on any port in-process.
+ */
+export function createApp(deps: AppDeps): RequestListener {
+  const check = checkLane(deps);
+  const rest = statusApp(deps).callback();
+  return (req, res) => {
+    const url = req.url ?? '';
+    const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
+    if (path === CHECK_PATH) check(req, res);
+    else void rest(req, res);
+  };
 }

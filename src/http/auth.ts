@@ -1,11 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Context, Next } from 'koa';
 import { FlexAuthError } from '../core/errors.js';
 
 /** Shorter tokens are refused: a guessable token is no protection. */
 export const MIN_TOKEN_LENGTH = 16;
 
 export class UnauthorizedError extends FlexAuthError {
+  /** Sent with the 401, as RFC 6750 asks. */
+  static readonly CHALLENGE = 'Bearer realm="flex-auth"';
+
   constructor() {
     super('unauthorized', 401, 'missing or invalid bearer token');
   }
@@ -55,14 +57,8 @@ export class BearerTokens {
   }
 }
 
-/** Requires `Authorization: Bearer <token>` matching one of the current tokens. */
-export function requireBearer(currentTokens: () => BearerTokens) {
-  return async function authenticate(ctx: Context, next: Next): Promise<void> {
-    const match = /^Bearer ([^\s]+)$/.exec(ctx.get('Authorization'));
-    if (!match || !currentTokens().accepts(match[1]!)) {
-      ctx.set('WWW-Authenticate', 'Bearer realm="flex-auth"');
-      throw new UnauthorizedError();
-    }
-    await next();
-  };
+/** Throws `UnauthorizedError` unless `authorization` is `Bearer <token>` with a current token. */
+export function authenticate(authorization: string | undefined, tokens: BearerTokens): void {
+  const match = /^Bearer ([^\s]+)$/.exec(authorization ?? '');
+  if (!match || !tokens.accepts(match[1]!)) throw new UnauthorizedError();
 }

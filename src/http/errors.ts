@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import { FlexAuthError } from '../core/errors.js';
+import type { ErrorDetail } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 
 export class NotFoundError extends FlexAuthError {
@@ -33,11 +34,32 @@ export class RegistryUnavailableError extends FlexAuthError {
   }
 }
 
+export interface ErrorResponse {
+  readonly status: number;
+  readonly body: { readonly error: { readonly code: string; readonly message: string; readonly details: readonly ErrorDetail[] } };
+}
+
 /**
- * The one place errors become responses: `FlexAuthError`s map to the contract's JSON error
- * shape with their status; anything else is a 500 with a generic message, logged here and
- * never shown (no stack traces leave the process).
+ * The one mapping from errors to responses, for the check lane and the Koa routes alike:
+ * `FlexAuthError`s keep their status, code and (4xx) message and details; anything else is a
+ * 500 with a generic message, logged here and never shown (no stack trace leaves the process).
  */
+export function errorResponse(error: unknown, logger: Logger, where: { readonly requestId: string; readonly path: string }): ErrorResponse {
+  const known = error instanceof FlexAuthError;
+  if (!known || !error.expose) logger.error({ err: error, request_id: where.requestId, path: where.path }, 'request failed');
+  return {
+    status: known ? error.status : 500,
+    body: {
+      error: {
+        code: known ? error.code : 'internal_error',
+        message: known && error.expose ? error.message : 'internal error',
+        details: known && error.expose ? error.details : [],
+      },
+    },
+  };
+}
+
+/** Koa's end of it: turns thrown errors, unmatched routes and wrong methods into error responses. */
 export function errorHandler(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
     try {
@@ -46,19 +68,9 @@ export function errorHandler(logger: Logger) {
       if (ctx.status === 405) throw new MethodNotAllowedError(ctx.method, ctx.path);
       if (ctx.status === 404) throw new NotFoundError(ctx.method, ctx.path);
     } catch (error) {
-      const known = error instanceof FlexAuthError;
-      if (!known || !error.expose) {
-        logger.error({ err: error, request_id: ctx.state.requestId, path: ctx.path }, 'request failed');
-      }
-      const status = known ? error.status : 500;
-      ctx.status = status;
-      ctx.body = {
-        error: {
-          code: known ? error.code : 'internal_error',
-          message: known && error.expose ? error.message : 'internal error',
-          details: known && error.expose ? error.details : [],
-        },
-      };
+      const response = errorResponse(error, logger, { requestId: ctx.state.requestId as string, path: ctx.path });
+      ctx.status = response.status;
+      ctx.body = response.body;
     }
   };
 }

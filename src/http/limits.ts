@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import type { Context, Next } from 'koa';
 import type { Duplex } from 'node:stream';
 import { FlexAuthError } from '../core/errors.js';
 
@@ -33,21 +32,24 @@ export class OverloadedError extends FlexAuthError {
   }
 }
 
-/** Answers 503 `overloaded` (with Retry-After) instead of queueing without bound. */
-export function limitInFlight(max: number) {
-  let inFlight = 0;
-  return async function limit(ctx: Context, next: Next): Promise<void> {
-    if (inFlight >= max) {
-      ctx.set('Retry-After', '1');
-      throw new OverloadedError();
-    }
-    inFlight += 1;
-    try {
-      await next();
-    } finally {
-      inFlight -= 1;
-    }
-  };
+/** Counts checks in progress; beyond the bound they are answered 503 `overloaded` instead of queued. */
+export class InFlightBound {
+  private inFlight = 0;
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  /** Takes a slot, or throws `OverloadedError`; give the slot back with `release()`. */
+  acquire(): void {
+    if (this.inFlight >= this.max) throw new OverloadedError();
+    this.inFlight += 1;
+  }
+
+  release(): void {
+    this.inFlight -= 1;
+  }
 }
 
 /**

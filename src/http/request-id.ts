@@ -3,11 +3,14 @@ import type { Context, Next } from 'koa';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Echoes a well-formed `X-Request-Id`, or makes one, so every call can be found in the log. */
+/** The caller's `X-Request-Id` when well-formed, else a new one, so every call can be found in the log. */
+export function requestIdFor(given: string | string[] | undefined): string {
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+/** Koa's end of it: sets the id on the context and the response. */
 export async function requestId(ctx: Context, next: Next): Promise<void> {
-  const given = ctx.get('X-Request-Id');
-  ctx.state.requestId = REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
-  ctx.state.startedAt = process.hrtime.bigint();
-  ctx.set('X-Request-Id', ctx.state.requestId);
+  ctx.state.requestId = requestIdFor(ctx.get('X-Request-Id') || undefined);
+  ctx.set('X-Request-Id', ctx.state.requestId as string);
   await next();
 }

@@ -1,6 +1,6 @@
 import { parseDuration } from '../core/duration.js';
 import { ACTOR_TYPES } from '../core/types.js';
-import type { Actor, ActorType, PolicyRegistry } from '../core/types.js';
+import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.js';
 import { tuple, usersetGroup } from './document.js';
 import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata } from './document.js';
 import type { MembershipStep } from './groups.js';
@@ -8,17 +8,13 @@ import { groupGraphOf } from './references.js';
 
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
+/** Joins an actor and a subject into one key; it can appear in neither. */
+const PAIR = '\u0000';
 
 export interface RegistryCounts {
   readonly actors: number;
   readonly actors_by_type: Readonly<Record<ActorType, number>>;
   readonly relationships: number;
-}
-
-/** A group that grants signing on an actor, and the tuple that says so. */
-interface GroupGrant {
-  readonly group: string;
-  readonly via: string;
 }
 
 function seconds(value: Duration): number {
@@ -27,26 +23,22 @@ function seconds(value: Duration): number {
   return parsed.seconds;
 }
 
-function compileActor(entry: ActorEntry): Actor {
-  return Object.freeze({
-    name: entry.name,
-    type: entry.type,
-    actions: new Set(entry.actions ?? DEFAULT_ACTIONS),
-    principals: Object.freeze([...entry.principals]),
-    principalSet: new Set(entry.principals),
-    ttl: Object.freeze({
-      default: seconds(entry.ttl.default),
-      min: entry.ttl.min === undefined ? DEFAULT_MIN_TTL_SECONDS : seconds(entry.ttl.min),
-      max: seconds(entry.ttl.max),
-    }),
-    disabled: entry.disabled ?? false,
-  });
+/** Shares equal values between actors: most have the same actions and many the same ttls. */
+class Interner<T> {
+  private readonly values = new Map<string, T>();
+
+  get(key: string, make: () => T): T {
+    let value = this.values.get(key);
+    if (value === undefined) this.values.set(key, (value = make()));
+    return value;
+  }
 }
 
 /**
- * A validated registry compiled for lookups: actors by name, each actor's direct signers and
- * granting groups, and every group's transitive members, all computed once at load so that
- * a check is a few map lookups. Build it with `loadRegistry`, which validates first.
+ * A validated registry compiled for lookups: actors by name, the (actor, subject) pairs granted
+ * directly, each actor's granting groups, and every group's transitive members, all computed
+ * once at load so that a check is a few map lookups. Relationship paths are spelled out only
+ * when a trace asks for them. Build it with `loadRegistry`, which validates first.
  */
 export class CompiledRegistry implements PolicyRegistry {
   readonly revision: string;
@@ -56,19 +48,21 @@ export class CompiledRegistry implements PolicyRegistry {
   readonly actions: ReadonlySet<string>;
 
   private readonly actors = new Map<string, Actor>();
-  private readonly directSigners = new Map<string, Map<string, string>>();
-  private readonly groupGrants = new Map<string, GroupGrant[]>();
+  private readonly directSigners = new Set<string>();
+  private readonly groupGrants = new Map<string, string[]>();
   private readonly groupMembers: Map<string, Map<string, MembershipStep>>;
 
   constructor(document: RegistryDocument, revision: string) {
     this.revision = revision;
     this.metadata = Object.freeze({ ...document.metadata });
     const relationships = document.relationships ?? [];
+    const actionSets = new Interner<ReadonlySet<string>>();
+    const ttls = new Interner<TtlBounds>();
 
     const byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
     const actions = new Set<string>();
     for (const entry of document.actors) {
-      const actor = compileActor(entry);
+      const actor = this.compileActor(entry, actionSets, ttls);
       this.actors.set(actor.name, actor);
       byType[actor.type] += 1;
       actor.actions.forEach((action) => actions.add(action));
@@ -87,18 +81,32 @@ export class CompiledRegistry implements PolicyRegistry {
     Object.freeze(this);
   }
 
+  private compileActor(entry: ActorEntry, actionSets: Interner<ReadonlySet<string>>, ttls: Interner<TtlBounds>): Actor {
+    const actions = entry.actions ?? DEFAULT_ACTIONS;
+    const ttl = {
+      default: seconds(entry.ttl.default),
+      min: entry.ttl.min === undefined ? DEFAULT_MIN_TTL_SECONDS : seconds(entry.ttl.min),
+      max: seconds(entry.ttl.max),
+    };
+    return Object.freeze({
+      name: entry.name,
+      type: entry.type,
+      actions: actionSets.get(actions.join(' '), () => new Set(actions)),
+      principals: Object.freeze([...entry.principals]),
+      ttl: ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
+      disabled: entry.disabled ?? false,
+    });
+  }
+
   private addSigner(actorName: string, subject: string): void {
-    const via = tuple(`actor:${actorName}`, 'signer', subject);
     const group = usersetGroup(subject);
     if (group === undefined) {
-      let signers = this.directSigners.get(actorName);
-      if (!signers) this.directSigners.set(actorName, (signers = new Map()));
-      if (!signers.has(subject)) signers.set(subject, via);
+      this.directSigners.add(actorName + PAIR + subject);
       return;
     }
     const grants = this.groupGrants.get(actorName);
-    if (grants) grants.push({ group, via });
-    else this.groupGrants.set(actorName, [{ group, via }]);
+    if (!grants) this.groupGrants.set(actorName, [group]);
+    else if (!grants.includes(group)) grants.push(group);
   }
 
   actor(name: string): Actor | undefined {
@@ -106,16 +114,20 @@ export class CompiledRegistry implements PolicyRegistry {
   }
 
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined {
-    const direct = this.directSigners.get(actorName)?.get(subjectId);
-    if (direct !== undefined) return [direct];
-    for (const grant of this.groupGrants.get(actorName) ?? []) {
-      let step = this.groupMembers.get(grant.group)?.get(subjectId);
-      if (!step) continue;
-      const path = [grant.via];
-      while (step) {
-        path.push(step.via);
-        step = step.next === undefined ? undefined : this.groupMembers.get(step.next)?.get(subjectId);
+    const actorObject = `actor:${actorName}`;
+    if (this.directSigners.has(actorName + PAIR + subjectId)) return [tuple(actorObject, 'signer', subjectId)];
+    for (const group of this.groupGrants.get(actorName) ?? []) {
+      let step = this.groupMembers.get(group)?.get(subjectId);
+      if (step === undefined) continue;
+      // Follow the links down the nested groups; the closure guarantees each holds the subject.
+      const path = [tuple(actorObject, 'signer', `group:${group}#member`)];
+      let current = group;
+      while (step !== null) {
+        path.push(tuple(`group:${current}`, 'member', `group:${step}#member`));
+        current = step;
+        step = this.groupMembers.get(current)!.get(subjectId)!;
       }
+      path.push(tuple(`group:${current}`, 'member', subjectId));
       return path;
     }
     return undefined;

@@ -1,4 +1,4 @@
-import { tuple, usersetGroup } from './document.js';
+import { usersetGroup } from './document.js';
 
 /** One `group:G#member@subject` edge, with the index of the relationship that declared it. */
 interface MemberEdge {
@@ -7,13 +7,10 @@ interface MemberEdge {
 }
 
 /**
- * How a subject reaches a group: through the tuple `via`, then (for nested groups) on
- * through `next`. Paths are kept as links, not copied arrays, so deep nesting stays linear.
+ * How a subject is a member of a group: directly (`null`), or through the nested group named.
+ * Paths are kept as these links, not copied arrays, so deep nesting stays linear in memory.
  */
-export interface MembershipStep {
-  readonly via: string;
-  readonly next?: string;
-}
+export type MembershipStep = string | null;
 
 export interface GroupCycle {
   /** Index of the relationship that closes the cycle. */
@@ -94,18 +91,14 @@ export class GroupGraph {
           continue;
         }
         const members = new Map<string, MembershipStep>();
-        const object = `group:${frame.group}`;
         for (const edge of edges) {
-          if (usersetGroup(edge.subject) === undefined && !members.has(edge.subject)) {
-            members.set(edge.subject, { via: tuple(object, 'member', edge.subject) });
-          }
+          if (usersetGroup(edge.subject) === undefined && !members.has(edge.subject)) members.set(edge.subject, null);
         }
         for (const edge of edges) {
           const child = usersetGroup(edge.subject);
           if (child === undefined) continue;
-          const via = tuple(object, 'member', edge.subject);
           for (const subject of result.get(child)?.keys() ?? []) {
-            if (!members.has(subject)) members.set(subject, { via, next: child });
+            if (!members.has(subject)) members.set(subject, child);
           }
         }
         result.set(frame.group, members);

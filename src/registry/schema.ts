@@ -1,14 +1,14 @@
 import { boolean, string, type TestContext, ValidationError } from 'yup';
 import { parseDuration } from '../core/duration.js';
-import { SUBJECT_ID_HINT, SUBJECT_ID_PATTERN } from '../core/check-request.js';
+import { SUBJECT_ID_HINT } from '../core/check-request.js';
 import { duration, list, strictObject, text } from '../core/schema.js';
 import { ACTOR_TYPES } from '../core/types.js';
-import { ACTOR_NAME_PATTERN, GROUP_NAME_PATTERN, OBJECT_PATTERN, SCHEMA_ID, USERSET_PATTERN } from './document.js';
+import {
+  ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isSubjectReference, isTimestamp, PRINCIPAL_PATTERN, relationOf, SCHEMA_ID,
+} from './document.js';
 
 /** The strict shape of a `flex-auth.registry/v1` document. References between parts are checked in references.ts. */
 
-const ACTION_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
-const PRINCIPAL_PATTERN = /^[^\s,]+$/;
 
 /** Errors at `path[i]` for every item equal to an earlier one (by `key`). */
 function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item, field = '') {
@@ -31,7 +31,7 @@ function subjectReference() {
   return text(300).test({
     name: 'subject-reference',
     message: `${SUBJECT_ID_HINT}, or a userset group:NAME#member`,
-    test: (value) => value === undefined || USERSET_PATTERN.test(value) || (SUBJECT_ID_PATTERN.test(value) && !value.includes('#')),
+    test: (value) => value === undefined || isSubjectReference(value),
   });
 }
 
@@ -85,11 +85,7 @@ const relationshipSchema = strictObject({
   object: text(200).test({
     name: 'object',
     message: 'must be actor:NAME or group:NAME',
-    test(value) {
-      const match = value === undefined ? null : OBJECT_PATTERN.exec(value);
-      if (!match) return value === undefined;
-      return match[1] === 'actor' ? ACTOR_NAME_PATTERN.test(match[2]!) : GROUP_NAME_PATTERN.test(match[2]!);
-    },
+    test: (value) => value === undefined || isObjectReference(value),
   }),
   relation: string().strict().required('is required').typeError('must be a string')
     .oneOf(['signer', 'member'], 'must be signer (on actor:) or member (on group:)'),
@@ -98,7 +94,7 @@ const relationshipSchema = strictObject({
   name: 'relation-fits-object',
   test(rel) {
     if (!rel || typeof rel.object !== 'string') return true;
-    const expected = rel.object.startsWith('actor:') ? 'signer' : rel.object.startsWith('group:') ? 'member' : undefined;
+    const expected = relationOf(rel.object);
     if (!expected || rel.relation === expected || !['signer', 'member'].includes(rel.relation as string)) return true;
     return this.createError({ path: `${this.path}.relation`, message: `must be ${expected} on ${expected === 'signer' ? 'actor' : 'group'} objects` });
   },
@@ -113,7 +109,7 @@ export const registrySchema = strictObject({
     generated_at: text(64).optional().test({
       name: 'timestamp',
       message: 'must be an RFC 3339 timestamp such as 2026-06-23T12:00:00Z',
-      test: (value) => value === undefined || (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))),
+      test: (value) => value === undefined || isTimestamp(value),
     }),
   }),
   actors: list(actorSchema)

@@ -194,7 +194,7 @@ describe('metrics (src/metrics.ts)', () => {
       store.onReload((event) => metrics.recordReload(event));
       if (loaded) expect(store.apply(readFileSync(PRODUCTION, 'utf8'))).to.equal('loaded');
       const logger = createLogger({ destination: { write: () => {} } });
-      const listening = createServer(createApp({ store, metrics, logger, isDraining: () => false }).callback());
+      const listening = createServer(createApp({ store, metrics, logger, isDraining: () => false }));
       server = listening;
       await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
       url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`;

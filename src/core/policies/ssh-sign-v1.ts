@@ -66,7 +66,7 @@ const rules: readonly Rule[] = [
       withActor(input, (actor) => {
         const { principals } = input.normalized;
         if (principals.length === 0) return fail(`actor ${actor.name} has no principals to grant`);
-        const refused = principals.filter((principal) => !actor.principalSet.has(principal));
+        const refused = principals.filter((principal) => !actor.principals.includes(principal));
         return refused.length === 0
           ? pass
           : fail(`principals not allowed for actor ${actor.name}: ${refused.join(', ')}`);

@@ -23,7 +23,7 @@ async function harness(store = new RegistryStore({ kind: 'file', name: 'file:/re
   const metrics = new Metrics('file');
   store.onReload((event) => metrics.recordReload(event));
   let draining = false;
-  const server = createServer(createApp({ store, metrics, logger, isDraining: () => draining }).callback());
+  const server = createServer(createApp({ store, metrics, logger, isDraining: () => draining }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, store, metrics, logLines, server, setDraining: (value) => { draining = value; } };

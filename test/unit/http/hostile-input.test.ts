@@ -24,7 +24,7 @@ describe('hostile input to /v1/check (property-based)', function () {
     const store = new RegistryStore({ kind: 'file', name: 'file:/fuzz' });
     store.apply(PRODUCTION_TEXT);
     const logger = createLogger({ destination: { write: (line: string) => logLines.push(JSON.parse(line) as Json) } });
-    server = createServer(createApp({ store, metrics: new Metrics('file'), logger, isDraining: () => false }).callback());
+    server = createServer(createApp({ store, metrics: new Metrics('file'), logger, isDraining: () => false }));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/check`;
   });

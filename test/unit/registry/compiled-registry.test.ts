@@ -94,3 +94,19 @@ describe('registry revisions', () => {
     expect(revisionOf(changed)).not.to.equal(revisionOf(document));
   });
 });
+
+describe('canonical JSON', () => {
+  it('is exactly what a stable stringify gives, for any JSON value, integer-like and __proto__ keys included', async () => {
+    const { default: fc } = await import('fast-check');
+    const { stringify } = await import('safe-stable-stringify');
+    const { canonicalJson } = await import('../../../src/core/canonical-json.js');
+    const key = fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', '0', '1', '10', '2', '01', '-1', '1.5', 'b', 'a'));
+    const value = fc.letrec((tie) => ({
+      json: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('json'), { maxLength: 4 }), fc.dictionary(key, tie('json'), { maxKeys: 5 })),
+    })).json;
+    fc.assert(fc.property(value, (v) => {
+      expect(canonicalJson(v)).to.equal(stringify(v));
+    }), { numRuns: 1000 });
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":1},"a":[{"d":1,"c":2}]}'))).to.equal('{"__proto__":{"x":1},"a":[{"c":2,"d":1}],"b":1}');
+  });
+});
