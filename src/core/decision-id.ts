@@ -1,12 +1,24 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
 import type { NormalizedRequest } from './types.js';
+
+const quote = JSON.stringify;
+
+/**
+ * The canonical JSON (keys sorted) of `{policy, request, revision}`, spelled out: the shape is
+ * fixed, and this runs on every check, where a generic canonicalizer cost a tenth of the CPU.
+ * A property test checks it against `canonicalJson`.
+ */
+export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
+  const { resource } = request;
+  return `{"policy":${quote(policy)},"request":{"action":${quote(request.action)},"principals":${quote(request.principals)},` +
+    `"resource":{"id":${quote(resource.id)},"type":${quote(resource.type)}},"subject":${quote(request.subject)},` +
+    `"ttl_seconds":${request.ttl_seconds === null ? 'null' : request.ttl_seconds}},"revision":${quote(revision)}}`;
+}
 
 /**
  * `decision:` + 16 hex chars of SHA-256 over the canonical JSON of policy, registry revision
  * and normalized request. Canonical (sorted keys) so every replica and the offline CLI agree.
  */
 export function decisionId(policy: string, revision: string, request: NormalizedRequest): string {
-  const canonical = canonicalJson({ policy, revision, request });
-  return `decision:${createHash('sha256').update(canonical).digest('hex').slice(0, 16)}`;
+  return `decision:${createHash('sha256').update(canonicalDecisionInput(policy, revision, request)).digest('hex').slice(0, 16)}`;
 }

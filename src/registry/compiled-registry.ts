@@ -3,8 +3,7 @@ import { ACTOR_TYPES } from '../core/types.js';
 import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.js';
 import { tuple, usersetGroup } from './document.js';
 import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata } from './document.js';
-import type { MembershipStep } from './groups.js';
-import { groupGraphOf } from './references.js';
+import type { GroupGraph, MembershipStep } from './groups.js';
 
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
@@ -52,7 +51,8 @@ export class CompiledRegistry implements PolicyRegistry {
   private readonly groupGrants = new Map<string, string[]>();
   private readonly groupMembers: Map<string, Map<string, MembershipStep>>;
 
-  constructor(document: RegistryDocument, revision: string) {
+  /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
+  constructor(document: RegistryDocument, revision: string, groups: GroupGraph) {
     this.revision = revision;
     this.metadata = Object.freeze({ ...document.metadata });
     const relationships = document.relationships ?? [];
@@ -71,7 +71,7 @@ export class CompiledRegistry implements PolicyRegistry {
     for (const rel of relationships) {
       if (rel.relation === 'signer') this.addSigner(rel.object.slice('actor:'.length), rel.subject);
     }
-    this.groupMembers = groupGraphOf(relationships).closure();
+    this.groupMembers = groups.closure();
     this.actions = actions;
     this.counts = Object.freeze({
       actors: this.actors.size,

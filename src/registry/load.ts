@@ -5,7 +5,8 @@ import { validationDetails } from '../core/schema.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
 import { plainlyMeetsSchema } from './plain-validation.js';
-import { checkReferences } from './references.js';
+import type { GroupGraph } from './groups.js';
+import { checkReferences, groupGraphOfDocument } from './references.js';
 import { revisionOf } from './revision.js';
 import { registrySchema } from './schema.js';
 
@@ -21,9 +22,9 @@ export function schemaErrors(document: unknown): ErrorDetail[] {
 }
 
 /** Every problem in a parsed document: schema errors and reference errors, all at once. */
-export function validateRegistry(document: unknown): ErrorDetail[] {
+export function validateRegistry(document: unknown, groups: GroupGraph = groupGraphOfDocument(document)): ErrorDetail[] {
   const errors = plainlyMeetsSchema(document) ? [] : schemaErrors(document);
-  return [...errors, ...checkReferences(document)];
+  return [...errors, ...checkReferences(document, groups)];
 }
 
 /**
@@ -37,7 +38,8 @@ export function loadRegistry(text: string): CompiledRegistry {
   } catch (error) {
     throw new RegistryValidationError([{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
   }
-  const errors = validateRegistry(document);
+  const groups = groupGraphOfDocument(document);
+  const errors = validateRegistry(document, groups);
   if (errors.length > 0) throw new RegistryValidationError(errors);
-  return new CompiledRegistry(document as RegistryDocument, revisionOf(document));
+  return new CompiledRegistry(document as RegistryDocument, revisionOf(document), groups);
 }

@@ -17,7 +17,7 @@ function arrayAt(value: unknown, key: string): unknown[] {
 }
 
 /** Builds the group graph from the well-formed member tuples of a (possibly invalid) document. */
-export function groupGraphOf(relationships: readonly unknown[]): GroupGraph {
+function groupGraphOf(relationships: readonly unknown[]): GroupGraph {
   const graph = new GroupGraph();
   relationships.forEach((rel, index) => {
     if (!isRecord(rel) || rel.relation !== 'member' || typeof rel.subject !== 'string') return;
@@ -27,12 +27,16 @@ export function groupGraphOf(relationships: readonly unknown[]): GroupGraph {
   return graph;
 }
 
-export function checkReferences(document: unknown): ErrorDetail[] {
+/** The document's group graph, for `checkReferences` and then, once valid, for compiling. */
+export function groupGraphOfDocument(document: unknown): GroupGraph {
+  return groupGraphOf(arrayAt(document, 'relationships'));
+}
+
+export function checkReferences(document: unknown, graph: GroupGraph = groupGraphOfDocument(document)): ErrorDetail[] {
   const errors: ErrorDetail[] = [];
   const actors = arrayAt(document, 'actors');
   const relationships = arrayAt(document, 'relationships');
   const actorNames = new Set(actors.map((actor) => (isRecord(actor) ? actor.name : undefined)));
-  const graph = groupGraphOf(relationships);
 
   const checkUserset = (subject: unknown, path: string): void => {
     const group = typeof subject === 'string' ? usersetGroup(subject) : undefined;

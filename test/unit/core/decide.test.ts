@@ -200,6 +200,22 @@ describe('the ssh-sign/v1 policy', () => {
       expect(ids.size).to.equal(variants.length + 1);
     });
 
+    it('hash exactly the canonical JSON of their inputs, whatever the strings hold', async () => {
+      const { default: fc } = await import('fast-check');
+      const { canonicalJson } = await import('../../../src/core/canonical-json.js');
+      const { canonicalDecisionInput } = await import('../../../src/core/decision-id.js');
+      const text = fc.string({ unit: 'binary', maxLength: 20 });
+      const normalized = fc.record({
+        subject: text, action: text,
+        resource: fc.record({ type: text, id: text }),
+        ttl_seconds: fc.option(fc.integer({ min: 1, max: 315_360_000 }), { nil: null }),
+        principals: fc.uniqueArray(text, { maxLength: 4 }).map((p) => p.sort()),
+      });
+      fc.assert(fc.property(text, text, normalized, (policy, revision, request) => {
+        expect(canonicalDecisionInput(policy, revision, request)).to.equal(canonicalJson({ policy, revision, request }));
+      }), { numRuns: 1000 });
+    });
+
     it('change with the registry revision', () => {
       const other = loadRegistry(text(registryDocument([...ACTORS, actorEntry('agt-extra')], RELATIONSHIPS)));
       expect(other.revision).not.to.equal(registry.revision);

@@ -1,0 +1,143 @@
+/** Child processes for the benchmark: pinned servers, readiness, /proc figures, clean-up. */
+import { spawn, spawnSync } from 'node:child_process';
+import { openSync, readFileSync, closeSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+const children = new Set();
+
+export function hasTaskset() {
+  return spawnSync('taskset', ['-V']).status === 0;
+}
+
+/** The CPUs this machine offers (the benchmark wants 2: one for servers, one for load). */
+export function cpuCount() {
+  return Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()) || 1;
+}
+
+/** Pins this process, all of its threads, to `cpu`: the runner then stays off the servers' CPU. */
+export function pinSelf(cpu) {
+  spawnSync('taskset', ['-a', '-cp', String(cpu), String(process.pid)], { stdio: 'ignore' });
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `command args` on `cpu` (taskset -c, which execs, so the pid is the program's own).
+ * stdout goes to `stdoutFile` (/dev/null by default), stderr to `stderrFile`.
+ */
+export function startPinned({ cpu, command, args, cwd, env, stdoutFile = '/dev/null', stderrFile = '/dev/null' }) {
+  const out = openSync(stdoutFile, 'a');
+  const err = openSync(stderrFile, 'a');
+  const useTaskset = cpu !== undefined && cpu !== null;
+  const child = spawn(useTaskset ? 'taskset' : command, useTaskset ? ['-c', String(cpu), command, ...args] : args, {
+    cwd, env: { ...process.env, ...env }, stdio: ['ignore', out, err],
+  });
+  closeSync(out);
+  closeSync(err);
+  children.add(child);
+  child.exitInfo = null;
+  child.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
+    children.delete(child);
+    child.exitInfo = { code, signal };
+    resolve(child.exitInfo);
+  }));
+  return child;
+}
+
+/** Polls `url` until it answers 200; fails if the child exits or `timeoutMs` passes. */
+export async function waitReady(child, url, timeoutMs = 180_000) {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitInfo) throw new Error(`${url}: the server exited (${JSON.stringify(child.exitInfo)}) before it was ready`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return (Date.now() - started) / 1000;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`${url}: not ready within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export async function stop(child, graceMs = 10_000) {
+  if (!child || child.exitInfo) return child?.exitInfo;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  const info = await child.exited;
+  clearTimeout(timer);
+  return info;
+}
+
+/** Stops every child this process started (by pid), e.g. on Ctrl-C. */
+export function killAll() {
+  for (const child of children) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** VmRSS and VmHWM of a process, in MiB. */
+export function memory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { rss_mib: kib('VmRSS') / 1024, hwm_mib: kib('VmHWM') / 1024 };
+  } catch {
+    return { rss_mib: null, hwm_mib: null };
+  }
+}
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** User + system CPU time of a process (all its threads) in microseconds. */
+export function cpuMicros(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Per-CPU jiffies from /proc/stat: { cpuN: { busy, total } }. */
+export function cpuTimes() {
+  const out = {};
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2].trim().split(/\s+/).map(Number);
+    const idle = v[3] + (v[4] ?? 0); // idle + iowait
+    const total = v.slice(0, 8).reduce((s, x) => s + x, 0); // user..steal (guest is inside user)
+    out[m[1]] = { busy: total - idle, total };
+  }
+  return out;
+}
+
+/** Busy share of each CPU between two cpuTimes() readings. */
+export function cpuBusy(before, after) {
+  const out = {};
+  for (const [cpu, a] of Object.entries(after)) {
+    const b = before[cpu];
+    if (!b) continue;
+    const total = a.total - b.total;
+    out[cpu] = total > 0 ? (a.busy - b.busy) / total : null;
+  }
+  return out;
+}

@@ -1,0 +1,233 @@
+/** Aggregates a run's results, judges the goals, and writes the Markdown report. */
+import { writeFileSync } from 'node:fs';
+import { fmt, max, median, min, ratio } from './stats.mjs';
+
+const TARGET_LABEL = { 'flex-auth': 'flex-auth serve', 'node-http': 'node:http floor', koa: 'Koa floor', cerbos: 'Cerbos 0.55' };
+
+export function aggregate(results) {
+  const cells = new Map();
+  for (const run of results.checks.runs) {
+    const k = `${run.size}|${run.target}`;
+    if (!cells.has(k)) cells.set(k, { size: run.size, target: run.target, runs: [] });
+    cells.get(k).runs.push(run);
+  }
+  for (const cell of cells.values()) {
+    const rs = cell.runs;
+    cell.rps = median(rs.map((r) => r.rps));
+    cell.rps_min = min(rs.map((r) => r.rps));
+    cell.rps_max = max(rs.map((r) => r.rps));
+    cell.p50_ms = median(rs.map((r) => r.latency_us.p50 / 1000));
+    cell.p99_ms = median(rs.map((r) => r.latency_us.p99 / 1000));
+    cell.cpu_us = median(rs.map((r) => r.server_cpu_us_per_req));
+    cell.server_share = median(rs.map((r) => r.server_cpu_share));
+    cell.client_busy = median(rs.map((r) => r.client_cpu_busy));
+    cell.checked = rs.reduce((s, r) => s + r.checked, 0);
+    cell.mismatches = rs.reduce((s, r) => s + r.mismatches + r.reason_mismatches + r.unmatched, 0);
+    cell.failed = rs.reduce((s, r) => s + r.failed, 0);
+    cell.requests = rs.reduce((s, r) => s + r.requests, 0);
+    const sweep = results.checks.sweeps.find((s) => s.size === cell.size && s.target === cell.target);
+    cell.sweep_wrong = sweep ? sweep.mismatches + sweep.reason_mismatches + sweep.non200 : null;
+    const server = results.checks.servers.find((s) => s.target === cell.target && (s.size === cell.size || s.size === null));
+    cell.rss_after_load = server?.after_load?.rss_mib ?? null;
+    cell.rss_after_runs = server?.after_runs?.rss_mib ?? null;
+    cell.hwm = server?.after_runs?.hwm_mib ?? server?.after_load?.hwm_mib ?? null;
+    cell.ready_s = server?.ready_s ?? null;
+  }
+  return cells;
+}
+
+/** Per-round ratio of a to b at one size (paired: same round, minutes apart at most). */
+function pairedRatios(results, size, a, b, field) {
+  const byRound = new Map();
+  for (const r of results.checks.runs.filter((x) => x.size === size)) {
+    if (!byRound.has(r.round)) byRound.set(r.round, {});
+    byRound.get(r.round)[r.target] = r;
+  }
+  return [...byRound.values()].filter((x) => x[a] && x[b]).map((x) => field(x[a]) / field(x[b]));
+}
+
+export function ratios(results) {
+  const cells = aggregate(results);
+  const get = (size, target) => cells.get(`${size}|${target}`);
+  const out = [];
+  for (const size of results.settings.sizes) {
+    const flex = get(size, 'flex-auth');
+    if (!flex) continue;
+    const nodeHttp = get(size, 'node-http');
+    const koa = get(size, 'koa');
+    const cerbos = get(size, 'cerbos');
+    out.push({
+      size,
+      vs_node_http: ratio(flex.rps, nodeHttp?.rps ?? null),
+      vs_node_http_paired: median(pairedRatios(results, size, 'flex-auth', 'node-http', (r) => r.rps)),
+      vs_cerbos: ratio(flex.rps, cerbos?.rps ?? null),
+      vs_cerbos_paired: median(pairedRatios(results, size, 'flex-auth', 'cerbos', (r) => r.rps)),
+      p99_vs_koa: ratio(flex.p99_ms, koa?.p99_ms ?? null),
+      p99_vs_koa_paired: median(pairedRatios(results, size, 'flex-auth', 'koa', (r) => r.latency_us.p99)),
+      cpu_vs_node_http: ratio(flex.cpu_us, nodeHttp?.cpu_us ?? null),
+    });
+  }
+  return out;
+}
+
+function goal(name, value, target, met, detail = '', digits = 2) {
+  return { goal: name, value, target, met, detail, digits };
+}
+
+export function evaluateGoals(results) {
+  const goals = [];
+  const cells = aggregate(results);
+  for (const r of ratios(results)) {
+    if (r.vs_node_http !== null) goals.push(goal(`${fmt(r.size)} actors: flex-auth throughput / node:http floor`, r.vs_node_http, '>= 0.60', r.vs_node_http >= 0.6, `paired per round: ${fmt(r.vs_node_http_paired, 2)}`));
+    if (r.vs_cerbos !== null) goals.push(goal(`${fmt(r.size)} actors: flex-auth throughput / Cerbos`, r.vs_cerbos, '>= 6', r.vs_cerbos >= 6, `paired per round: ${fmt(r.vs_cerbos_paired, 2)}`));
+    if (r.p99_vs_koa !== null) goals.push(goal(`${fmt(r.size)} actors: flex-auth p99 / Koa floor p99`, r.p99_vs_koa, '<= 1.5', r.p99_vs_koa <= 1.5, `paired per round: ${fmt(r.p99_vs_koa_paired, 2)}`));
+  }
+  const small = cells.get('10|flex-auth');
+  const big = cells.get('100000|flex-auth');
+  if (small && big) {
+    const flat = big.rps / small.rps;
+    const paired = median(results.checks.runs.filter((x) => x.target === 'flex-auth' && x.size === 100000).map((x) => {
+      const s = results.checks.runs.find((y) => y.target === 'flex-auth' && y.size === 10 && y.round === x.round);
+      return s ? x.rps / s.rps : NaN;
+    }));
+    goals.push(goal('flex-auth throughput at 100,000 actors / at 10', flat, '>= 0.90', flat >= 0.9, `paired per round: ${fmt(paired, 2)}`));
+  }
+  const load = results.scale.find((s) => s.size === 100000);
+  if (load) goals.push(goal('load + validate + compile of 100,000 actors (median, s)', load.median_ms / 1000, '< 2', load.median_ms < 2000, `${load.runs} runs; first ${fmt(load.first_ms / 1000, 2)} s`));
+  const server = results.checks.servers.find((s) => s.target === 'flex-auth' && s.size === 100000);
+  if (server) {
+    const rss = Math.max(server.after_load?.rss_mib ?? 0, server.after_runs?.rss_mib ?? 0);
+    goals.push(goal('flex-auth serve RSS with 100,000 actors (MiB, max of after load / after the runs)', rss, '< 300', rss < 300, `after load ${fmt(server.after_load?.rss_mib)}, after runs ${fmt(server.after_runs?.rss_mib)}, peak (VmHWM) ${fmt(server.after_runs?.hwm_mib ?? server.after_load?.hwm_mib)}`, 0));
+  }
+  if (results.reload) {
+    const worst = max(results.reload.swaps.map((s) => s.below_threshold_ms));
+    goals.push(goal(`reload of ${fmt(results.reload.size)} actors under load: time below 80 % of pre-swap throughput (worst swap, ms)`, worst, '<= 1000', worst <= 1000, results.reload.swaps.map((s) => `to ${s.to}: ${s.below_threshold_ms} ms (longest run ${s.longest_below_ms} ms; noise before: ${s.noise_below_threshold_before_ms} ms)`).join('; '), 0));
+    goals.push(goal('reload under load: failed or wrong answers', results.reload.failed, '0', results.reload.failed === 0, JSON.stringify(results.reload.errors), 0));
+  }
+  const wrong = results.checks.runs.reduce((s, r) => s + r.failed, 0) + results.checks.sweeps.reduce((s, r) => s + r.mismatches + r.reason_mismatches + r.non200, 0);
+  if (results.checks.runs.length) goals.push(goal('every answer the expected one (all targets, sweeps and windows)', wrong, '0', wrong === 0, '', 0));
+  return goals;
+}
+
+function pct(x) {
+  return x === null || x === undefined ? 'n/a' : `${fmt(100 * x)} %`;
+}
+
+function yes(met) {
+  return met === true ? 'met' : met === false ? '**missed**' : 'n/a';
+}
+
+export function renderMarkdown(results) {
+  const m = results.machine;
+  const s = results.settings;
+  const L = [];
+  L.push('# flex-auth benchmark results');
+  L.push('');
+  L.push(`Run ${results.started_at} to ${results.finished_at ?? '(unfinished)'}${results.complete ? '' : ' — **incomplete run**'}; commit ${results.git.commit ?? '?'}${results.git.src_dirty ? ' with uncommitted changes in src/' : ''}.`);
+  L.push('');
+  L.push(`Machine: ${m.cpu_model}, ${m.cpus} CPUs, ${fmt(m.memory_gib, 1)} GiB, ${m.os}, Linux ${m.kernel}; Node ${m.node}, wrk ${m.wrk}, ${m.cerbos ? `Cerbos ${m.cerbos}` : 'Cerbos not installed'}. `
+    + (m.pinned ? `Servers pinned to CPU ${m.server_cpu}, wrk and the runner to CPU ${m.client_cpu}.` : '**Not pinned** (fewer than 2 CPUs or no taskset).')
+    + ` Load average at start ${m.loadavg_at_start.map((x) => x.toFixed(2)).join(' ')}${m.loadavg_at_end ? `, at end ${m.loadavg_at_end.map((x) => x.toFixed(2)).join(' ')}` : ''}.`);
+  L.push('');
+  L.push(`Method: wrk -t1 -c${s.connections}, loopback, ${s.rounds} interleaved rounds of ${s.warmup_s} s warm-up + ${s.duration_s} s window per target and size; medians of the rounds. `
+    + 'Mix: 4,200 distinct checks, 70 % allows (own name, iam: subject, group members through nested groups) and 30 % denies, 180 for each of the 7 deny reasons; '
+    + 'every answer in every window checked against its expected allow/deny (and reason, for flex-auth and the floors). '
+    + `Cerbos log level ${s.cerbos_log_level}, audit and telemetry off.`);
+  L.push('');
+
+  if (results.goals.length) {
+    L.push('## Goals');
+    L.push('');
+    L.push('| goal | measured | target | result | detail |');
+    L.push('| --- | ---: | --- | --- | --- |');
+    for (const g of results.goals) L.push(`| ${g.goal} | ${fmt(g.value, g.digits ?? 2)} | ${g.target} | ${yes(g.met)} | ${g.detail} |`);
+    L.push('');
+  }
+
+  const cells = aggregate(results);
+  if (cells.size) {
+    L.push(`## /v1/check at ${s.connections} connections`);
+    L.push('');
+    L.push('| actors | target | req/s (median) | range over rounds | p50 ms | p99 ms | server CPU µs/req | server CPU use | load CPU busy | RSS MiB after load / after runs | answers checked | wrong or failed |');
+    L.push('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const size of s.sizes) {
+      for (const target of s.targets) {
+        const c = cells.get(`${size}|${target}`);
+        if (!c) continue;
+        const wrong = c.failed + (c.sweep_wrong ?? 0);
+        L.push(`| ${fmt(size)} | ${TARGET_LABEL[target]} | ${fmt(c.rps)} | ${fmt(c.rps_min)}–${fmt(c.rps_max)} | ${fmt(c.p50_ms, 2)} | ${fmt(c.p99_ms, 2)} | ${fmt(c.cpu_us)} | ${pct(c.server_share)} | ${pct(c.client_busy)} | ${fmt(c.rss_after_load)} / ${fmt(c.rss_after_runs)} | ${fmt(c.checked)} | ${wrong === 0 ? '0' : `**${fmt(wrong)} — flagged**`} |`);
+      }
+    }
+    L.push('');
+    const rs = ratios(results);
+    if (rs.length) {
+      L.push('### Ratios (same run; ratio of medians, paired per-round median in brackets)');
+      L.push('');
+      L.push('| actors | flex-auth / node:http req/s (goal ≥ 0.60) | flex-auth / Cerbos req/s (goal ≥ 6) | flex-auth p99 / Koa p99 (goal ≤ 1.5) | flex-auth / node:http CPU per request |');
+      L.push('| ---: | ---: | ---: | ---: | ---: |');
+      for (const r of rs) {
+        L.push(`| ${fmt(r.size)} | ${fmt(r.vs_node_http, 2)} (${fmt(r.vs_node_http_paired, 2)}) | ${fmt(r.vs_cerbos, 2)} (${fmt(r.vs_cerbos_paired, 2)}) | ${fmt(r.p99_vs_koa, 2)} (${fmt(r.p99_vs_koa_paired, 2)}) | ${fmt(r.cpu_vs_node_http, 2)} |`);
+      }
+      L.push('');
+    }
+  }
+
+  if (results.scale.length || results.checks.servers.some((x) => x.target === 'flex-auth')) {
+    L.push('## Scale (flex-auth)');
+    L.push('');
+    L.push('| actors | relationships | file MiB | load+validate+compile median ms (runs) | JSON.parse / validate / revision / compile ms | heap kept MiB | serve ready s | serve RSS MiB after load / after runs / peak | req/s |');
+    L.push('| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |');
+    for (const size of s.sizes) {
+      const sc = results.scale.find((x) => x.size === size);
+      const d = results.data[size];
+      const server = results.checks.servers.find((x) => x.target === 'flex-auth' && x.size === size);
+      const c = cells.get(`${size}|flex-auth`);
+      const st = sc?.steps ?? {};
+      L.push(`| ${fmt(size)} | ${fmt(d?.relationships)} | ${fmt(d?.registry_mib, 1)} | ${sc ? `${fmt(sc.median_ms)} (${sc.runs})` : 'n/a'} | ${sc ? [st.json_parse_ms, st.validate_ms, st.revision_ms, st.compile_ms].map((x) => fmt(x)).join(' / ') : 'n/a'} | ${fmt(sc?.retained_heap_mib, 1)} | ${fmt(server?.ready_s, 2)} | ${fmt(server?.after_load?.rss_mib)} / ${fmt(server?.after_runs?.rss_mib)} / ${fmt(server?.after_runs?.hwm_mib ?? server?.after_load?.hwm_mib)} | ${fmt(c?.rps)} |`);
+    }
+    L.push('');
+  }
+
+  if (results.reload) {
+    const r = results.reload;
+    L.push(`## Reload under load (${fmt(r.size)} actors, ${s.connections} connections, ${r.window_s} s window, ${r.bucket_ms} ms buckets)`);
+    L.push('');
+    L.push(`Throughput over the window ${fmt(r.run.rps)} req/s; ${fmt(r.run.checked)} answers checked, ${fmt(r.failed)} wrong or failed (errors ${JSON.stringify(r.errors)}, non-200 ${r.run.non200}); reloads logged ${r.reloads_logged}; final revision ${r.final_revision === r.revisions.a ? 'A (as expected)' : r.final_revision}.`);
+    L.push('');
+    L.push('| swap | reload logged after ms | pre-swap median per 100 ms | time below 80 % ms | longest run below ms | lowest bucket | below 80 % in the 3 s before (noise) ms |');
+    L.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const d of r.swaps) {
+      L.push(`| to ${d.to} at +${fmt(d.offset_ms / 1000, 1)} s | ${fmt(d.reload_logged_after_ms)} | ${fmt(d.baseline_per_bucket)} | ${fmt(d.below_threshold_ms)} | ${fmt(d.longest_below_ms)} | ${fmt(100 * (d.lowest_ratio ?? 0))} % | ${fmt(d.noise_below_threshold_before_ms)} |`);
+    }
+    L.push('');
+    L.push(`Answers per 100 ms: ${r.series.join(' ')}`);
+    L.push('');
+  }
+
+  if (results.profile) {
+    L.push(`## CPU profile of flex-auth serve (${fmt(results.profile.size)} actors, ${results.profile.duration_s} s at ${s.connections} connections, ${fmt(results.profile.run.rps)} req/s while profiling)`);
+    L.push('');
+    L.push('```');
+    L.push(results.profile.text);
+    L.push('```');
+    L.push('');
+  }
+
+  if (results.overhead) {
+    L.push('## Metrics overhead (bench/metrics-overhead.mjs)');
+    L.push('');
+    if (results.overhead.exit_code !== 0) {
+      L.push(`**It failed (exit ${results.overhead.exit_code}).**`);
+      L.push('');
+    }
+    L.push('```');
+    L.push(results.overhead.text);
+    L.push('```');
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+export function writeReport(results, file) {
+  writeFileSync(file, `${renderMarkdown(results)}\n`);
+}
