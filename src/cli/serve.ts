@@ -41,7 +41,7 @@ function registryLocation(file: string | undefined, configMap: string | undefine
 }
 
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
-export function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const { values } = parseArgs({
     args,
     strict: true,

@@ -10,7 +10,7 @@ import type { CheckRequest, Decision, PolicyRegistry, TraceEntry } from './types
 const PACKAGES: readonly PolicyPackage[] = [sshSignV1];
 const DEFAULT_PACKAGE = sshSignV1;
 
-export function policyFor(resourceType: string): PolicyPackage {
+function policyFor(resourceType: string): PolicyPackage {
   return PACKAGES.find((pkg) => pkg.resourceType === resourceType) ?? DEFAULT_PACKAGE;
 }
 

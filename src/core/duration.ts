@@ -9,7 +9,7 @@ export const MAX_DURATION_SECONDS = 10 * 365 * 24 * 3600;
 
 const DURATION_PATTERN = /^(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})s)?$/;
 
-export const DURATION_HINT = 'must be a positive whole number of seconds or a duration such as 90s, 15m, 1h30m';
+const DURATION_HINT = 'must be a positive whole number of seconds or a duration such as 90s, 15m, 1h30m';
 
 export type DurationResult = { ok: true; seconds: number } | { ok: false; message: string };
 

@@ -33,10 +33,6 @@ export class GroupGraph {
     return this.members.has(group);
   }
 
-  get size(): number {
-    return this.members.size;
-  }
-
   /** Every cycle, found by an iterative depth-first search (no recursion limit on deep nesting). */
   findCycles(): GroupCycle[] {
     const state = new Map<string, 'open' | 'done'>();

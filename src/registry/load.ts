@@ -11,7 +11,7 @@ import { revisionOf } from './revision.js';
 import { registrySchema } from './schema.js';
 
 /** What the yup schema, the source of truth, finds wrong with a document's shape. */
-export function schemaErrors(document: unknown): ErrorDetail[] {
+function schemaErrors(document: unknown): ErrorDetail[] {
   try {
     registrySchema.validateSync(document, { abortEarly: false });
     return [];

@@ -32,7 +32,7 @@ export interface ConfigMapSourceOptions {
  * client library's `loadFromDefault`, never falls back to http://localhost:8080, which could
  * be this very service.
  */
-export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const config = new KubeConfig();
   const home = path.join(homedir(), '.kube', 'config');
   if (env.KUBECONFIG) config.loadFromDefault();
