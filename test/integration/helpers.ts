@@ -213,6 +213,26 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<ExitStatus> {
 }
 
 /**
+ * Registers a spawned server so it is killed if a test leaves it behind, and gives its exit
+ * and a `stop` that sends `signal` (SIGTERM by default), then SIGKILL after `timeoutMs`.
+ */
+function track(child: ChildProcessWithoutNullStreams): { exited: Promise<ExitStatus>; stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<ExitStatus> } {
+  live.add(child);
+  const exited = exitOf(child);
+  void exited.then(() => live.delete(child));
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<ExitStatus> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    try {
+      return await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return { exited, stop };
+}
+
+/**
  * Starts `flex-auth serve --host 127.0.0.1 --port 0 ...args` and resolves once it logs
  * `"msg":"listening"`, with the port it logged. Rejects (and kills the child) if it exits or
  * does not listen within `timeoutMs`.
@@ -227,22 +247,10 @@ export async function startServer(
     env: childEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  live.add(child);
-  const exited = exitOf(child);
-  void exited.then(() => live.delete(child));
+  const { exited, stop } = track(child);
   child.stdin.end();
   const stdout = new LineLog(child.stdout, 'server stdout');
   const stderr = new LineLog(child.stderr, 'server stderr');
-
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<ExitStatus> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    try {
-      return await exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 
   try {
     const listening = await stdout.waitForMessage('listening', {}, { timeoutMs: options.timeoutMs ?? 15_000 });
@@ -294,20 +302,9 @@ export async function startServerLoggingToFile(args: readonly string[], logFile:
   } finally {
     closeSync(fd);
   }
-  live.add(child);
-  const exited = exitOf(child);
-  void exited.then(() => live.delete(child));
+  const { exited, stop } = track(child);
   child.stdin.end();
   child.stderr.resume();
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM', stopTimeoutMs = 5000): Promise<ExitStatus> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
-    try {
-      return await exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
   try {
     const found = await pollUntil(
       async () => {
