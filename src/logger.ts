@@ -23,3 +23,33 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     options.destination ?? pino.destination({ dest: 1, sync: true }),
   );
 }
+
+/** `new Date().toISOString()`, formatted once per millisecond however many lines share it. */
+let isoMillis = -1;
+let isoText = '';
+function isoNow(): string {
+  const now = Date.now();
+  if (now !== isoMillis) {
+    isoMillis = now;
+    isoText = new Date(now).toISOString();
+  }
+  return isoText;
+}
+
+/**
+ * An info-level writer for a line whose fields the caller has already serialized, for the one
+ * line per check: pino's generic serializer cost more than the decision itself. The line has
+ * the shape `logger.info(fields, msg)` gives (level, time, the logger's bindings, the fields,
+ * msg) and goes synchronously to the same destination, subject to the same level.
+ */
+export function serializedInfoWriter(logger: Logger, msg: string): (fields: string) => void {
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as DestinationStream;
+  const suffix = `,"msg":${JSON.stringify(msg)}}\n`;
+  return (fields) => {
+    if (!logger.isLevelEnabled('info')) return;
+    // Read per line: child bindings are fixed, but this keeps the writer honest if they change.
+    const bindings = internals[pino.symbols.chindingsSym] as string;
+    stream.write(`{"level":"info","time":"${isoNow()}"${bindings},${fields}${suffix}`);
+  };
+}

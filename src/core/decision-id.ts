@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { NormalizedRequest } from './types.js';
 
 const quote = JSON.stringify;
@@ -20,5 +20,6 @@ export function canonicalDecisionInput(policy: string, revision: string, request
  * and normalized request. Canonical (sorted keys) so every replica and the offline CLI agree.
  */
 export function decisionId(policy: string, revision: string, request: NormalizedRequest): string {
-  return `decision:${createHash('sha256').update(canonicalDecisionInput(policy, revision, request)).digest('hex').slice(0, 16)}`;
+  // The one-shot hash: no Hash object per check.
+  return `decision:${hash('sha256', canonicalDecisionInput(policy, revision, request), 'hex').slice(0, 16)}`;
 }

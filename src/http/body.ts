@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import getRawBody from 'raw-body';
 import { InvalidRequestError } from '../core/errors.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
 
@@ -8,22 +7,44 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** `application/json`, with or without parameters such as `charset=utf-8`. */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
 
-/** Reads a JSON body: 415 unless `application/json`, 413 above the limit, 400 if not JSON. */
-export async function readJsonBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<unknown> {
+/**
+ * Reads a JSON body and calls back exactly once: 415 unless `application/json`, 413 above the
+ * limit (declared or received), 400 if cut short or not JSON. Callback style rather than a
+ * promise: this is on every check's path, and Node's parser already enforces Content-Length
+ * framing, so a few listeners are all it takes.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number, done: (error: Error | null, body?: unknown) => void): void {
   const type = req.headers['content-type'];
-  if (!type || !JSON_MEDIA_TYPE.test(type)) throw new UnsupportedMediaTypeError(type);
-  let text: string;
-  try {
-    text = await getRawBody(req, { limit, length: req.headers['content-length'], encoding: 'utf8' });
-  } catch (error) {
-    const kind = (error as { type?: string }).type;
-    if (kind === 'entity.too.large') throw new PayloadTooLargeError(limit);
-    if (kind === 'request.size.invalid' || kind === 'request.aborted') throw new InvalidRequestError('request body was cut short');
-    throw error;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new InvalidRequestError(`request body is not valid JSON: ${(error as Error).message}`);
-  }
+  if (!type || !JSON_MEDIA_TYPE.test(type)) return done(new UnsupportedMediaTypeError(type));
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) return done(new PayloadTooLargeError(limit));
+
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let settled = false;
+  const settle = (error: Error | null, body?: unknown): void => {
+    if (settled) return;
+    settled = true;
+    // Stop reading what is left of a refused body; Node closes or drains the connection.
+    if (error) req.pause();
+    done(error, body);
+  };
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) settle(new PayloadTooLargeError(limit));
+    else chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (settled) return;
+    const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)).toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return settle(new InvalidRequestError(`request body is not valid JSON: ${(error as Error).message}`));
+    }
+    settle(null, body);
+  });
+  // Emitted (given a listener) when the client goes away mid-body.
+  req.on('error', () => settle(new InvalidRequestError('request body was cut short')));
 }

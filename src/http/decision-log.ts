@@ -1,4 +1,5 @@
 import type { CheckRequest } from '../core/types.js';
+import { serializedInfoWriter } from '../logger.js';
 import type { Logger } from '../logger.js';
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
@@ -18,24 +19,29 @@ export interface DecisionRecord {
   readonly durationMs: number;
 }
 
-/** One JSON line per decision (contract section 8), written synchronously before the reply. */
-export function logDecision(logger: Logger, record: DecisionRecord): void {
-  const { request, decision } = record;
+const quote = JSON.stringify;
+
+function quoteOrNull(value: string | undefined): string {
+  return value === undefined ? 'null' : quote(value);
+}
+
+/**
+ * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
+ * and this runs on every check. A unit test checks it against JSON.stringify of the same fields.
+ */
+export function decisionFields({ requestId, request, decision, durationMs }: DecisionRecord): string {
+  const { resource } = request;
   const metadata = request.context.metadata;
-  logger.info(
-    {
-      decision_id: decision.decision_id ?? null,
-      request_id: record.requestId,
-      allow: decision.allow,
-      reason: decision.reason,
-      subject: request.subject.id,
-      action: request.action,
-      resource: request.resource,
-      registry_revision: decision.registry_revision ?? null,
-      policy: decision.policy ?? null,
-      duration_ms: Math.round(record.durationMs * 1000) / 1000,
-      ...(metadata ? { metadata_keys: Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)) } : {}),
-    },
-    'decision',
-  );
+  const keys = metadata ? `,"metadata_keys":${quote(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
+  return `"decision_id":${quoteOrNull(decision.decision_id)},"request_id":${quote(requestId)},"allow":${decision.allow},` +
+    `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
+    `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +
+    `"registry_revision":${quoteOrNull(decision.registry_revision)},"policy":${quoteOrNull(decision.policy)},` +
+    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys}`;
+}
+
+/** One JSON line per decision, written synchronously before the reply. */
+export function decisionLog(logger: Logger): (record: DecisionRecord) => void {
+  const write = serializedInfoWriter(logger, 'decision');
+  return (record) => write(decisionFields(record));
 }

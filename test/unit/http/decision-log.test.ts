@@ -1,0 +1,99 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decisionLog } from '../../../src/http/decision-log.js';
+import type { DecisionRecord } from '../../../src/http/decision-log.js';
+import { createLogger } from '../../../src/logger.js';
+import type { Logger } from '../../../src/logger.js';
+
+/** The line as pino's own serializer writes it: the reference the hand-built line must match. */
+function referenceLine(logger: Logger, { requestId, request, decision, durationMs }: DecisionRecord): void {
+  const metadata = request.context.metadata;
+  logger.info({
+    decision_id: decision.decision_id ?? null,
+    request_id: requestId,
+    allow: decision.allow,
+    reason: decision.reason,
+    subject: request.subject.id,
+    action: request.action,
+    resource: request.resource,
+    registry_revision: decision.registry_revision ?? null,
+    policy: decision.policy ?? null,
+    duration_ms: Math.round(durationMs * 1000) / 1000,
+    ...(metadata ? { metadata_keys: Object.keys(metadata).slice(0, 32).map((key) => key.slice(0, 64)) } : {}),
+  }, 'decision');
+}
+
+function capture(level = 'info'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: createLogger({ level, destination: { write: (line: string) => lines.push(line) } }), lines };
+}
+
+/** Key order included; `time` differs between any two lines, so it is only checked for shape. */
+function withoutTime(line: string): string {
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  expect(parsed.time).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  delete parsed.time;
+  return JSON.stringify(parsed);
+}
+
+const text = fc.string({ unit: 'binary', maxLength: 80 });
+const record: fc.Arbitrary<DecisionRecord> = fc.record({
+  requestId: text,
+  request: fc.record({
+    subject: fc.record({ id: text }),
+    action: text,
+    resource: fc.record({ type: text, id: text }),
+    // Few keys, or around the 32 the line keeps; some keys past the 64 characters it keeps.
+    context: fc.record({
+      metadata: fc.oneof(
+        fc.dictionary(fc.string({ unit: 'binary', maxLength: 100 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }),
+        fc.dictionary(fc.string({ unit: 'binary', minLength: 60, maxLength: 70 }), fc.constant(1), { minKeys: 30, maxKeys: 36 }),
+      ),
+    }, { requiredKeys: [] }),
+  }),
+  decision: fc.record({
+    allow: fc.boolean(),
+    reason: text,
+    decision_id: text,
+    registry_revision: text,
+    policy: text,
+  }, { requiredKeys: ['allow', 'reason'] }),
+  durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+});
+
+describe('the decision log line', () => {
+  it('is the line pino writes for the same fields, whatever the strings hold', () => {
+    fc.assert(fc.property(record, (input) => {
+      const ours = capture();
+      const reference = capture();
+      decisionLog(ours.logger)(input);
+      referenceLine(reference.logger, input);
+      expect(ours.lines).to.have.length(1);
+      expect(ours.lines[0]!.endsWith('}\n')).to.equal(true);
+      expect(withoutTime(ours.lines[0]!)).to.equal(withoutTime(reference.lines[0]!));
+    }), { numRuns: 1000 });
+  });
+
+  it('carries the logger\'s bindings, as pino would', () => {
+    const { logger, lines } = capture();
+    decisionLog(logger.child({ component: 'check' }))({
+      requestId: 'r-1', durationMs: 0.25,
+      request: { subject: { id: 'iam:alice' }, action: 'sign', resource: { type: 'ssh_actor', id: 'agt-a' }, context: {} },
+      decision: { allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:00', policy: 'ssh-sign/v1' },
+    });
+    const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(Object.keys(line).slice(0, 5)).to.deep.equal(['level', 'time', 'pid', 'hostname', 'component']);
+    expect(line).to.include({ level: 'info', component: 'check', msg: 'decision', request_id: 'r-1', duration_ms: 0.25 });
+    expect(line).to.not.have.property('metadata_keys');
+  });
+
+  it('is not written when the level is above info', () => {
+    const { logger, lines } = capture('warn');
+    decisionLog(logger)({
+      requestId: 'r-1', durationMs: 1,
+      request: { subject: { id: 's' }, action: 'sign', resource: { type: 'ssh_actor', id: 'a' }, context: {} },
+      decision: { allow: false, reason: 'registry_unavailable' },
+    });
+    expect(lines).to.deep.equal([]);
+  });
+});
