@@ -27,30 +27,27 @@ function traceEntry(rule: Rule, outcome: RuleOutcome): TraceEntry {
 
 /** Pure and deterministic: the same registry revision and request always give the same decision. */
 export function decide(registry: PolicyRegistry, request: CheckRequest, options: DecideOptions = {}): Decision {
+  const explain = options.explain === true;
   const pkg = policyFor(request.resource.type);
-  const input = pkg.prepare(request, registry);
+  const input = pkg.prepare(request, registry, explain);
   const trace: TraceEntry[] = [];
   let denial: { rule: Rule; message: string } | undefined;
 
   for (const rule of pkg.rules) {
     const outcome = rule.evaluate(input);
-    if (options.explain) trace.push(traceEntry(rule, outcome));
+    if (explain) trace.push(traceEntry(rule, outcome));
     if (outcome.result !== 'pass' && !denial) {
       denial = { rule, message: outcome.message };
-      if (!options.explain) break;
+      if (!explain) break;
     }
   }
 
-  const common = {
-    decision_id: decisionId(pkg.name, registry.revision, input.normalized),
-    registry_revision: registry.revision,
-    policy: pkg.name,
-  };
-  const explained = options.explain ? { trace } : {};
-  if (denial) {
-    return { allow: false, reason: denial.rule.reason, message: denial.message, ...common, ...explained };
-  }
-  // Every rule passed, so the principals rule saw a non-empty list and the ttl rule a ttl.
-  const grant = { ttl_seconds: input.normalized.ttl_seconds ?? 0, principals: input.normalized.principals };
-  return { allow: true, reason: 'allowed', ...common, grant, ...explained };
+  // Built field by field, in the order the response shows them.
+  const { normalized } = input;
+  const id = decisionId(pkg.name, registry.revision, normalized);
+  const decision: Decision = denial
+    ? { allow: false, reason: denial.rule.reason, message: denial.message, decision_id: id, registry_revision: registry.revision, policy: pkg.name }
+    // Every rule passed, so the principals rule saw a non-empty list and the ttl rule a ttl.
+    : { allow: true, reason: 'allowed', decision_id: id, registry_revision: registry.revision, policy: pkg.name, grant: { ttl_seconds: normalized.ttl_seconds ?? 0, principals: normalized.principals } };
+  return explain ? { ...decision, trace } : decision;
 }

@@ -1,7 +1,6 @@
 import { hash } from 'node:crypto';
+import { jsonString } from './canonical-json.js';
 import type { NormalizedRequest } from './types.js';
-
-const quote = JSON.stringify;
 
 /**
  * The canonical JSON (keys sorted) of `{policy, request, revision}`, spelled out: the shape is
@@ -9,10 +8,13 @@ const quote = JSON.stringify;
  * A property test checks it against `canonicalJson`.
  */
 export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
-  const { resource } = request;
-  return `{"policy":${quote(policy)},"request":{"action":${quote(request.action)},"principals":${quote(request.principals)},` +
-    `"resource":{"id":${quote(resource.id)},"type":${quote(resource.type)}},"subject":${quote(request.subject)},` +
-    `"ttl_seconds":${request.ttl_seconds === null ? 'null' : request.ttl_seconds}},"revision":${quote(revision)}}`;
+  const { resource, principals } = request;
+  let list = '[';
+  for (let i = 0; i < principals.length; i++) list += (i === 0 ? '' : ',') + jsonString(principals[i]!);
+  return '{"policy":' + jsonString(policy) + ',"request":{"action":' + jsonString(request.action) + ',"principals":' + list +
+    '],"resource":{"id":' + jsonString(resource.id) + ',"type":' + jsonString(resource.type) + '},"subject":' +
+    jsonString(request.subject) + ',"ttl_seconds":' + (request.ttl_seconds === null ? 'null' : request.ttl_seconds) +
+    '},"revision":' + jsonString(revision) + '}';
 }
 
 /**

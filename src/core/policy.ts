@@ -6,6 +6,8 @@ export interface EvaluationInput {
   readonly registry: PolicyRegistry;
   readonly actor: Actor | undefined;
   readonly normalized: NormalizedRequest;
+  /** A trace was asked for, so passing rules should show their evidence (a relationship path). */
+  readonly explain: boolean;
 }
 
 /** `skip` means the rule could not be evaluated (no actor); like `fail`, it never allows. */
@@ -28,11 +30,11 @@ export interface PolicyPackage {
   readonly name: string;
   readonly resourceType: string;
   /** Looks up the actor and applies its defaults (ttl, principals) to the request. */
-  prepare(request: CheckRequest, registry: PolicyRegistry): EvaluationInput;
+  prepare(request: CheckRequest, registry: PolicyRegistry, explain: boolean): EvaluationInput;
   readonly rules: readonly Rule[];
 }
 
-export const pass: RuleOutcome = { result: 'pass' };
+export const pass: RuleOutcome = Object.freeze({ result: 'pass' });
 
 export function fail(message: string): RuleOutcome {
   return { result: 'fail', message };

@@ -42,6 +42,8 @@ export interface PolicyRegistry {
    * subject) that makes `subjectId` a signer of the actor, or undefined when none does.
    */
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined;
+  /** Whether `signerPath` would find a path, without spelling it out: the check's question. */
+  isSigner(actorName: string, subjectId: string): boolean;
 }
 
 /** A validated check request. `ttl` is in seconds; absent context keys take the actor's defaults. */

@@ -1,3 +1,4 @@
+import { jsonString as quote } from '../core/canonical-json.js';
 import type { CheckRequest } from '../core/types.js';
 import { serializedInfoWriter } from '../logger.js';
 import type { Logger } from '../logger.js';
@@ -19,7 +20,6 @@ export interface DecisionRecord {
   readonly durationMs: number;
 }
 
-const quote = JSON.stringify;
 
 function quoteOrNull(value: string | undefined): string {
   return value === undefined ? 'null' : quote(value);
@@ -32,7 +32,7 @@ function quoteOrNull(value: string | undefined): string {
 export function decisionFields({ requestId, request, decision, durationMs }: DecisionRecord): string {
   const { resource } = request;
   const metadata = request.context.metadata;
-  const keys = metadata ? `,"metadata_keys":${quote(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
+  const keys = metadata ? `,"metadata_keys":${JSON.stringify(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
   return `"decision_id":${quoteOrNull(decision.decision_id)},"request_id":${quote(requestId)},"allow":${decision.allow},` +
     `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
     `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +

@@ -113,6 +113,14 @@ export class CompiledRegistry implements PolicyRegistry {
     return this.actors.get(name);
   }
 
+  isSigner(actorName: string, subjectId: string): boolean {
+    if (this.directSigners.has(actorName + PAIR + subjectId)) return true;
+    const grants = this.groupGrants.get(actorName);
+    if (grants === undefined) return false;
+    for (const group of grants) if (this.groupMembers.get(group)?.has(subjectId)) return true;
+    return false;
+  }
+
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined {
     const actorObject = `actor:${actorName}`;
     if (this.directSigners.has(actorName + PAIR + subjectId)) return [tuple(actorObject, 'signer', subjectId)];

@@ -204,7 +204,9 @@ describe('the ssh-sign/v1 policy', () => {
       const { default: fc } = await import('fast-check');
       const { canonicalJson } = await import('../../../src/core/canonical-json.js');
       const { canonicalDecisionInput } = await import('../../../src/core/decision-id.js');
-      const text = fc.string({ unit: 'binary', maxLength: 20 });
+      // Plain ASCII (the fast path), and strings with quotes, escapes, controls and beyond ASCII.
+      const tricky = fc.constantFrom('a', 'Z', '0', ' ', '~', '"', '\\', '/', '\u0000', '\n', '\u001f', '\u007f', 'é', '\u2028', '\ud800', '😀');
+      const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 20 }), fc.string({ unit: tricky, maxLength: 20 }), fc.string({ maxLength: 20 }));
       const normalized = fc.record({
         subject: text, action: text,
         resource: fc.record({ type: text, id: text }),

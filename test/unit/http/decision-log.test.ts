@@ -36,7 +36,9 @@ function withoutTime(line: string): string {
   return JSON.stringify(parsed);
 }
 
-const text = fc.string({ unit: 'binary', maxLength: 80 });
+// Plain ASCII (the fast path), and strings with quotes, escapes, controls and beyond ASCII.
+const tricky = fc.constantFrom('a', 'Z', '0', ' ', '~', '"', '\\', '/', '\u0000', '\n', '\u001f', '\u007f', 'é', '\u2028', '\ud800', '😀');
+const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: tricky, maxLength: 40 }), fc.string({ maxLength: 40 }));
 const record: fc.Arbitrary<DecisionRecord> = fc.record({
   requestId: text,
   request: fc.record({
