@@ -36,20 +36,32 @@ function isoNow(): string {
   return isoText;
 }
 
+/** Lines the caller serializes and writes itself, in the shape of the logger's own. */
+export interface SerializedInfo {
+  /**
+   * The line `logger.info(fields, msg)` would write (level, time, the logger's bindings, the
+   * fields, msg; newline included), or undefined when info is not enabled.
+   */
+  line(fields: string): string | undefined;
+  /** Writes lines, synchronously, to the logger's own destination. */
+  write(lines: string): void;
+}
+
 /**
- * An info-level writer for a line whose fields the caller has already serialized, for the one
- * line per check: pino's generic serializer cost more than the decision itself. The line has
- * the shape `logger.info(fields, msg)` gives (level, time, the logger's bindings, the fields,
- * msg) and goes synchronously to the same destination, subject to the same level.
+ * For the one line per check: pino's generic serializer cost more than the decision itself,
+ * and a caller that writes its own lines can write several at once.
  */
-export function serializedInfoWriter(logger: Logger, msg: string): (fields: string) => void {
+export function serializedInfo(logger: Logger, msg: string): SerializedInfo {
   const internals = logger as unknown as Record<symbol, unknown>;
   const stream = internals[pino.symbols.streamSym] as DestinationStream;
   const suffix = `,"msg":${JSON.stringify(msg)}}\n`;
-  return (fields) => {
-    if (!logger.isLevelEnabled('info')) return;
-    // Read per line: child bindings are fixed, but this keeps the writer honest if they change.
-    const bindings = internals[pino.symbols.chindingsSym] as string;
-    stream.write(`{"level":"info","time":"${isoNow()}"${bindings},${fields}${suffix}`);
+  return {
+    line(fields) {
+      if (!logger.isLevelEnabled('info')) return undefined;
+      return `{"level":"info","time":"${isoNow()}"${internals[pino.symbols.chindingsSym] as string},${fields}${suffix}`;
+    },
+    write(lines) {
+      stream.write(lines);
+    },
   };
 }

@@ -5,7 +5,8 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { AppDeps } from './app.js';
 import { authenticate, UnauthorizedError } from './auth.js';
 import { MAX_BODY_BYTES, readJsonBody } from './body.js';
-import { decisionLog } from './decision-log.js';
+import { DecisionLog } from './decision-log.js';
+import type { DecisionRecord } from './decision-log.js';
 import { errorResponse, MethodNotAllowedError } from './errors.js';
 import { DEFAULT_LIMITS, InFlightBound, OverloadedError } from './limits.js';
 import { requestIdFor } from './request-id.js';
@@ -31,39 +32,45 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
   res.end(json);
 }
 
+/** A check decided, waiting for its log line to be written before it is answered. */
+interface Decided {
+  readonly status: number;
+  readonly record: DecisionRecord;
+  /** The decisions metric's action label: only actions the registry knows, so callers cannot mint series. */
+  readonly action: string;
+  readonly seconds: number;
+}
+
+/** The answer to a check whose log line could not be written: no decision leaves unlogged. */
+const UNLOGGED = { error: { code: 'internal_error', message: 'internal error', details: [] } } as const;
+
 /**
  * POST /v1/check, the one route on every `warden sign`'s path, served by a plain Node handler
  * rather than Koa: the framework's per-request cost alone was more than the budget the check
  * has (see docs/performance.md). It does what the Koa stack does for the other routes, with
  * the same pieces: request id, authentication, in-flight bound, body limits, the request
  * schema, the decision, its log line (written before the reply), metrics, and the shared
- * error mapping. No promises on the way: the body arrives by callback and the rest is
- * synchronous.
+ * error mapping. No promises on the way: the body arrives by callback, the decision is
+ * synchronous, and the reply goes out once the decision log has written the line.
  */
 export function checkLane({ store, metrics, logger, tokens, maxInFlightChecks }: AppDeps) {
   const bound = new InFlightBound(maxInFlightChecks ?? DEFAULT_LIMITS.maxInFlightChecks);
-  const logDecision = decisionLog(logger);
+  const decisionLog = new DecisionLog(logger);
 
-  /** Decides a parsed body, logs the decision, records it and answers. */
-  function answer(req: IncomingMessage, res: ServerResponse, body: unknown, requestId: string, startedAt: bigint): number {
+  /** Decides a parsed body; throws for a request the contract rejects. */
+  function decideCheck(req: IncomingMessage, body: unknown, requestId: string, startedAt: bigint): Decided {
     const request = parseCheckRequest(body);
     const explain = explainFlag(req.url ?? '');
     const registry = store.current();
     if (!registry) {
       const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      logDecision({ requestId, request, decision, durationMs: seconds * 1000 });
-      metrics.recordDecision('other', false, decision.reason, seconds);
-      send(res, 503, decision, requestId);
-      return 503;
+      return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
     }
     const decision = decide(registry, request, { explain });
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    logDecision({ requestId, request, decision, durationMs: seconds * 1000 });
-    // Only actions the registry knows become label values, so callers cannot mint series.
-    metrics.recordDecision(registry.actions.has(request.action) ? request.action : 'other', decision.allow, decision.reason, seconds);
-    send(res, 200, decision, requestId);
-    return 200;
+    const action = registry.actions.has(request.action) ? request.action : 'other';
+    return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string): number {
@@ -95,16 +102,26 @@ export function checkLane({ store, metrics, logger, tokens, maxInFlightChecks }:
       return finish(fail(res, error, requestId));
     }
     readJsonBody(req, MAX_BODY_BYTES, (readError, body) => {
-      let status: number;
+      let decided: Decided;
       try {
         if (readError) throw readError;
-        status = answer(req, res, body, requestId, startedAt);
+        decided = decideCheck(req, body, requestId, startedAt);
       } catch (error) {
-        status = fail(res, error, requestId);
-      } finally {
         bound.release();
+        return finish(fail(res, error, requestId));
       }
-      finish(status);
+      decisionLog.append(decided.record, (logged) => {
+        bound.release();
+        if (!logged) {
+          // Nothing can be logged, this failure included; the caller sees a plain 500.
+          send(res, 500, UNLOGGED, requestId);
+          return finish(500);
+        }
+        const { decision } = decided.record;
+        metrics.recordDecision(decided.action, decision.allow, decision.reason, decided.seconds);
+        send(res, decided.status, decision, requestId);
+        finish(decided.status);
+      });
     });
   };
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decisionLog } from '../../../src/http/decision-log.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { DecisionLog } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
 import type { Logger } from '../../../src/logger.js';
@@ -63,12 +64,26 @@ const record: fc.Arbitrary<DecisionRecord> = fc.record({
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
 });
 
-describe('the decision log line', () => {
-  it('is the line pino writes for the same fields, whatever the strings hold', () => {
-    fc.assert(fc.property(record, (input) => {
+const RECORD: DecisionRecord = {
+  requestId: 'r-1', durationMs: 0.25,
+  request: { subject: { id: 'iam:alice' }, action: 'sign', resource: { type: 'ssh_actor', id: 'agt-a' }, context: {} },
+  decision: { allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:00', policy: 'ssh-sign/v1' },
+};
+
+/** Appends and waits for the line's commit; resolves with what `then` was told. */
+async function logged(log: DecisionLog, record: DecisionRecord): Promise<boolean> {
+  let told: boolean | undefined;
+  log.append(record, (ok) => { told = ok; });
+  while (told === undefined) await nextTurn();
+  return told;
+}
+
+describe('the decision log', () => {
+  it('writes the line pino writes for the same fields, whatever the strings hold', async () => {
+    await fc.assert(fc.asyncProperty(record, async (input) => {
       const ours = capture();
       const reference = capture();
-      decisionLog(ours.logger)(input);
+      expect(await logged(new DecisionLog(ours.logger), input)).to.equal(true);
       referenceLine(reference.logger, input);
       expect(ours.lines).to.have.length(1);
       expect(ours.lines[0]!.endsWith('}\n')).to.equal(true);
@@ -76,26 +91,43 @@ describe('the decision log line', () => {
     }), { numRuns: 1000 });
   });
 
-  it('carries the logger\'s bindings, as pino would', () => {
+  it('carries the logger\'s bindings, as pino would', async () => {
     const { logger, lines } = capture();
-    decisionLog(logger.child({ component: 'check' }))({
-      requestId: 'r-1', durationMs: 0.25,
-      request: { subject: { id: 'iam:alice' }, action: 'sign', resource: { type: 'ssh_actor', id: 'agt-a' }, context: {} },
-      decision: { allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:00', policy: 'ssh-sign/v1' },
-    });
+    await logged(new DecisionLog(logger.child({ component: 'check' })), RECORD);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(Object.keys(line).slice(0, 5)).to.deep.equal(['level', 'time', 'pid', 'hostname', 'component']);
     expect(line).to.include({ level: 'info', component: 'check', msg: 'decision', request_id: 'r-1', duration_ms: 0.25 });
     expect(line).to.not.have.property('metadata_keys');
   });
 
-  it('is not written when the level is above info', () => {
+  it('writes the lines of one turn in one write, and lets each reply go only after it', async () => {
+    const events: string[] = [];
+    const logger = createLogger({ destination: { write: (text: string) => events.push(`write ${text.split('\n').length - 1} lines`) } });
+    const log = new DecisionLog(logger);
+    for (const id of ['a', 'b', 'c']) log.append({ ...RECORD, requestId: id }, (ok) => events.push(`reply ${id} ${ok}`));
+    expect(events).to.deep.equal([]);
+    await nextTurn();
+    expect(events).to.deep.equal(['write 3 lines', 'reply a true', 'reply b true', 'reply c true']);
+    log.append(RECORD, (ok) => events.push(`reply d ${ok}`));
+    await nextTurn();
+    expect(events.slice(4)).to.deep.equal(['write 1 lines', 'reply d true']);
+  });
+
+  it('tells every waiting reply when the write fails, so none is answered as if logged', async () => {
+    const logger = createLogger({ destination: { write: () => { throw new Error('EPIPE'); } } });
+    const log = new DecisionLog(logger);
+    const told: boolean[] = [];
+    log.append(RECORD, (ok) => told.push(ok));
+    log.append(RECORD, (ok) => told.push(ok));
+    await nextTurn();
+    expect(told).to.deep.equal([false, false]);
+  });
+
+  it('writes nothing and holds nothing back when the level is above info', () => {
     const { logger, lines } = capture('warn');
-    decisionLog(logger)({
-      requestId: 'r-1', durationMs: 1,
-      request: { subject: { id: 's' }, action: 'sign', resource: { type: 'ssh_actor', id: 'a' }, context: {} },
-      decision: { allow: false, reason: 'registry_unavailable' },
-    });
+    const told: boolean[] = [];
+    new DecisionLog(logger).append(RECORD, (ok) => told.push(ok));
+    expect(told).to.deep.equal([true]);
     expect(lines).to.deep.equal([]);
   });
 });
