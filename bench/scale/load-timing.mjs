@@ -44,7 +44,9 @@ const retainedMiB = (process.memoryUsage().heapUsed - heapBefore) / 1048576;
 const steps = {};
 try {
   const { validateRegistry } = await import(path.join(DIST, 'load.js'));
-  const { revisionOf } = await import(path.join(DIST, 'revision.js'));
+  // Newer builds write a valid document's revision field by field (revisionOfValid).
+  const { revisionOf: generic, revisionOfValid } = await import(path.join(DIST, 'revision.js'));
+  const revisionOf = revisionOfValid ?? generic;
   const { CompiledRegistry } = await import(path.join(DIST, 'compiled-registry.js'));
   const { groupGraphOfDocument } = await import(path.join(DIST, 'references.js'));
   let t = now();

@@ -13,7 +13,24 @@ const DURATION_HINT = 'must be a positive whole number of seconds or a duration 
 
 export type DurationResult = { ok: true; seconds: number } | { ok: false; message: string };
 
+/**
+ * Parsed duration strings, shared: a registry repeats a handful (`1h`, `8h`) a hundred thousand
+ * times, and so do requests. Bounded, since request strings are the caller's.
+ */
+const parsedStrings = new Map<string, DurationResult>();
+const MAX_PARSED_STRINGS = 1024;
+
 export function parseDuration(value: unknown): DurationResult {
+  if (typeof value !== 'string') return parseDurationValue(value);
+  let result = parsedStrings.get(value);
+  if (result === undefined) {
+    if (parsedStrings.size >= MAX_PARSED_STRINGS) parsedStrings.clear();
+    parsedStrings.set(value, (result = Object.freeze(parseDurationValue(value))));
+  }
+  return result;
+}
+
+function parseDurationValue(value: unknown): DurationResult {
   let seconds: number;
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value <= 0) return { ok: false, message: DURATION_HINT };

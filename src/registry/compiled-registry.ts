@@ -7,8 +7,21 @@ import type { GroupGraph, MembershipStep } from './groups.js';
 
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
-/** Joins an actor and a subject into one key; it can appear in neither. */
-const PAIR = '\u0000';
+/** Subjects granted directly: a list while few (most actors have one or two), a set beyond. */
+type Subjects = string[] | Set<string>;
+const LIST_LIMIT = 16;
+
+/** Lists are copied to their exact size, not pushed to: a pushed array keeps spare room, 100,000 times over. */
+function withSubject(subjects: Subjects | undefined, subject: string): Subjects {
+  if (subjects === undefined) return [subject];
+  if (subjects instanceof Set) return subjects.add(subject);
+  if (subjects.includes(subject)) return subjects;
+  return subjects.length < LIST_LIMIT ? [...subjects, subject] : new Set([...subjects, subject]);
+}
+
+function hasSubject(subjects: Subjects, subject: string): boolean {
+  return subjects instanceof Set ? subjects.has(subject) : subjects.includes(subject);
+}
 
 export interface RegistryCounts {
   readonly actors: number;
@@ -24,11 +37,15 @@ function seconds(value: Duration): number {
 
 /** Shares equal values between actors: most have the same actions and many the same ttls. */
 class Interner<T> {
-  private readonly values = new Map<string, T>();
+  private readonly byKey = new Map<string, T>();
+
+  values(): IterableIterator<T> {
+    return this.byKey.values();
+  }
 
   get(key: string, make: () => T): T {
-    let value = this.values.get(key);
-    if (value === undefined) this.values.set(key, (value = make()));
+    let value = this.byKey.get(key);
+    if (value === undefined) this.byKey.set(key, (value = make()));
     return value;
   }
 }
@@ -47,7 +64,7 @@ export class CompiledRegistry implements PolicyRegistry {
   readonly actions: ReadonlySet<string>;
 
   private readonly actors = new Map<string, Actor>();
-  private readonly directSigners = new Set<string>();
+  private readonly directSigners = new Map<string, Subjects>();
   private readonly groupGrants = new Map<string, string[]>();
   private readonly groupMembers: Map<string, Map<string, MembershipStep>>;
 
@@ -60,14 +77,16 @@ export class CompiledRegistry implements PolicyRegistry {
     const ttls = new Interner<TtlBounds>();
 
     const byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
-    const actions = new Set<string>();
     for (const entry of document.actors) {
       const actor = this.compileActor(entry, actionSets, ttls);
       this.actors.set(actor.name, actor);
       byType[actor.type] += 1;
-      actor.actions.forEach((action) => actions.add(action));
-      for (const subject of entry.allowed_subjects ?? []) this.addSigner(actor.name, subject);
+      const subjects = entry.allowed_subjects;
+      if (subjects !== undefined) for (const subject of subjects) this.addSigner(actor.name, subject);
     }
+    // Every action some actor has is in one of the interned sets.
+    const actions = new Set<string>();
+    for (const set of actionSets.values()) for (const action of set) actions.add(action);
     for (const rel of relationships) {
       if (rel.relation === 'signer') this.addSigner(rel.object.slice('actor:'.length), rel.subject);
     }
@@ -91,7 +110,7 @@ export class CompiledRegistry implements PolicyRegistry {
     return Object.freeze({
       name: entry.name,
       type: entry.type,
-      actions: actionSets.get(actions.join(' '), () => new Set(actions)),
+      actions: actionSets.get(actions.length === 1 ? actions[0]! : actions.join(' '), () => new Set(actions)),
       principals: Object.freeze([...entry.principals]),
       ttl: ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
       disabled: entry.disabled ?? false,
@@ -101,7 +120,7 @@ export class CompiledRegistry implements PolicyRegistry {
   private addSigner(actorName: string, subject: string): void {
     const group = usersetGroup(subject);
     if (group === undefined) {
-      this.directSigners.add(actorName + PAIR + subject);
+      this.directSigners.set(actorName, withSubject(this.directSigners.get(actorName), subject));
       return;
     }
     const grants = this.groupGrants.get(actorName);
@@ -113,8 +132,13 @@ export class CompiledRegistry implements PolicyRegistry {
     return this.actors.get(name);
   }
 
+  private isDirectSigner(actorName: string, subjectId: string): boolean {
+    const subjects = this.directSigners.get(actorName);
+    return subjects !== undefined && hasSubject(subjects, subjectId);
+  }
+
   isSigner(actorName: string, subjectId: string): boolean {
-    if (this.directSigners.has(actorName + PAIR + subjectId)) return true;
+    if (this.isDirectSigner(actorName, subjectId)) return true;
     const grants = this.groupGrants.get(actorName);
     if (grants === undefined) return false;
     for (const group of grants) if (this.groupMembers.get(group)?.has(subjectId)) return true;
@@ -123,7 +147,7 @@ export class CompiledRegistry implements PolicyRegistry {
 
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined {
     const actorObject = `actor:${actorName}`;
-    if (this.directSigners.has(actorName + PAIR + subjectId)) return [tuple(actorObject, 'signer', subjectId)];
+    if (this.isDirectSigner(actorName, subjectId)) return [tuple(actorObject, 'signer', subjectId)];
     for (const group of this.groupGrants.get(actorName) ?? []) {
       let step = this.groupMembers.get(group)?.get(subjectId);
       if (step === undefined) continue;

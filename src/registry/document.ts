@@ -67,7 +67,8 @@ export function isTimestamp(value: string): boolean {
 
 /** `group:NAME#member` -> `NAME`, or undefined when the string is not a userset. */
 export function usersetGroup(subject: string): string | undefined {
-  return USERSET_PATTERN.exec(subject)?.[1];
+  // Most subjects are plain ids: spare them the pattern.
+  return subject.startsWith('group:') ? USERSET_PATTERN.exec(subject)?.[1] : undefined;
 }
 
 export function tuple(object: string, relation: string, subject: string): string {

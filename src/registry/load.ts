@@ -7,7 +7,7 @@ import type { RegistryDocument } from './document.js';
 import { plainlyMeetsSchema } from './plain-validation.js';
 import type { GroupGraph } from './groups.js';
 import { checkReferences, groupGraphOfDocument } from './references.js';
-import { revisionOf } from './revision.js';
+import { revisionOfValid } from './revision.js';
 import { registrySchema } from './schema.js';
 
 /** What the yup schema, the source of truth, finds wrong with a document's shape. */
@@ -41,5 +41,6 @@ export function loadRegistry(text: string): CompiledRegistry {
   const groups = groupGraphOfDocument(document);
   const errors = validateRegistry(document, groups);
   if (errors.length > 0) throw new RegistryValidationError(errors);
-  return new CompiledRegistry(document as RegistryDocument, revisionOf(document), groups);
+  const valid = document as RegistryDocument;
+  return new CompiledRegistry(valid, revisionOfValid(valid), groups);
 }

@@ -30,11 +30,14 @@ function isText(value: unknown, max: number): value is string {
 /** A non-empty (when `nonEmpty`) array of distinct texts, each passing `test`. */
 function isTextList(value: unknown, max: number, test: (item: string) => boolean, nonEmpty: boolean): value is string[] {
   if (!Array.isArray(value) || (nonEmpty && value.length === 0)) return false;
-  const seen = new Set<string>();
-  for (const item of value) {
-    if (!isText(item, max) || !test(item) || seen.has(item)) return false;
-    seen.add(item);
-  }
+  for (const item of value) if (!isText(item, max) || !test(item)) return false;
+  return isDistinct(value as string[]);
+}
+
+/** Short lists (nearly all of them) are compared in place rather than given a set each. */
+function isDistinct(items: readonly string[]): boolean {
+  if (items.length > 8) return new Set(items).size === items.length;
+  for (let i = 1; i < items.length; i++) if (items.lastIndexOf(items[i]!, i - 1) !== -1) return false;
   return true;
 }
 

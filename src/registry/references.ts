@@ -38,15 +38,18 @@ export function checkReferences(document: unknown, graph: GroupGraph = groupGrap
   const relationships = arrayAt(document, 'relationships');
   const actorNames = new Set(actors.map((actor) => (isRecord(actor) ? actor.name : undefined)));
 
-  const checkUserset = (subject: unknown, path: string): void => {
+  /** The group a userset names when no relationship gives it members, else undefined. */
+  const memberless = (subject: unknown): string | undefined => {
     const group = typeof subject === 'string' ? usersetGroup(subject) : undefined;
-    if (group !== undefined && !graph.has(group)) {
-      errors.push({ path, message: `group ${group} has no members (no relationship group:${group}#member@...)` });
-    }
+    return group !== undefined && !graph.has(group) ? group : undefined;
   };
+  const noMembers = (group: string) => `group ${group} has no members (no relationship group:${group}#member@...)`;
 
   actors.forEach((actor, a) => {
-    arrayAt(actor, 'allowed_subjects').forEach((subject, s) => checkUserset(subject, `actors[${a}].allowed_subjects[${s}]`));
+    arrayAt(actor, 'allowed_subjects').forEach((subject, s) => {
+      const group = memberless(subject);
+      if (group !== undefined) errors.push({ path: `actors[${a}].allowed_subjects[${s}]`, message: noMembers(group) });
+    });
   });
   relationships.forEach((rel, index) => {
     if (!isRecord(rel)) return;
@@ -54,7 +57,8 @@ export function checkReferences(document: unknown, graph: GroupGraph = groupGrap
     if (match?.[1] === 'actor' && !actorNames.has(match[2])) {
       errors.push({ path: `relationships[${index}].object`, message: `actor ${match[2]} is not registered` });
     }
-    checkUserset(rel.subject, `relationships[${index}].subject`);
+    const group = memberless(rel.subject);
+    if (group !== undefined) errors.push({ path: `relationships[${index}].subject`, message: noMembers(group) });
   });
   for (const cycle of graph.findCycles()) {
     errors.push({

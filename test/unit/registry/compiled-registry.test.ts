@@ -109,4 +109,22 @@ describe('canonical JSON', () => {
     }), { numRuns: 1000 });
     expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"x":1},"a":[{"d":1,"c":2}]}'))).to.equal('{"__proto__":{"x":1},"a":[{"c":2,"d":1}],"b":1}');
   });
+
+  it('is hashed piecewise to exactly the SHA-256 of the whole text, at every depth', async () => {
+    const { default: fc } = await import('fast-check');
+    const { stringify } = await import('safe-stable-stringify');
+    const { createHash } = await import('node:crypto');
+    const { canonicalJsonSha256 } = await import('../../../src/core/canonical-json.js');
+    const key = fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', '0', '1', '10', '2', '01', 'b', 'a'));
+    const value = fc.letrec((tie) => ({
+      json: fc.oneof({ depthSize: 'small', maxDepth: 4 }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('json'), { maxLength: 4 }), fc.dictionary(key, tie('json'), { maxKeys: 5 })),
+    })).json;
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    fc.assert(fc.property(value, (v) => {
+      expect(canonicalJsonSha256(v)).to.equal(sha256(stringify(v)!));
+    }), { numRuns: 1000 });
+    // Past the chunk size, with items that straddle chunk boundaries.
+    const big = { schema: 'x', actors: Array.from({ length: 3000 }, (_, i) => ({ name: `agt-${i}`, ttl: { max: '8h', default: '1h' }, principals: ['p', 'é"\\'] })) };
+    expect(canonicalJsonSha256(big)).to.equal(sha256(stringify(big)!));
+  });
 });
