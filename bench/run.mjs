@@ -363,7 +363,14 @@ async function phaseScale(dataBySize) {
 // ------------------------------------------------------------------------------------------
 // Phase: reload under load.
 
-function analyseDip(buckets, swapAt, nextSwapAt, firstBucket, lastBucket, bucketMs) {
+/**
+ * The dip a swap causes, and what else the window shows. `dip_ms` is the run of consecutive
+ * buckets below 80 % of the pre-swap median that holds the reload (the bucket the service logged
+ * it in, or one beside it): the drop the reload itself makes. `below_threshold_ms` counts every
+ * such bucket in the 4 s after the swap, stretches of noise included; `noise_..._before_ms` shows
+ * how much of that the machine produces with no reload at all.
+ */
+function analyseDip(buckets, swapAt, nextSwapAt, firstBucket, lastBucket, bucketMs, reloadAt) {
   const at = (b) => buckets.get(b) ?? 0;
   const swapBucket = Math.floor(swapAt / bucketMs);
   const before = [];
@@ -389,7 +396,21 @@ function analyseDip(buckets, swapAt, nextSwapAt, firstBucket, lastBucket, bucket
     }
   }
   const noise = before.filter((v) => v < threshold).length;
+  let dip = 0;
+  if (reloadAt !== null) {
+    const isBelow = (b) => b >= swapBucket && b <= end && at(b) < threshold;
+    const reloadBucket = Math.floor(reloadAt / bucketMs);
+    const seed = [reloadBucket, reloadBucket - 1, reloadBucket + 1].find(isBelow);
+    if (seed !== undefined) {
+      let from = seed;
+      let to = seed;
+      while (isBelow(from - 1)) from -= 1;
+      while (isBelow(to + 1)) to += 1;
+      dip = to - from + 1;
+    }
+  }
   return {
+    dip_ms: dip * bucketMs,
     baseline_per_bucket: baseline,
     threshold_per_bucket: threshold,
     buckets_after: end - swapBucket + 1,
@@ -448,7 +469,7 @@ async function phaseReload() {
         to: swap.to,
         offset_ms: swap.at - first * bucketMs,
         reload_logged_after_ms: logged ? Date.parse(logged.time) - swap.at : null,
-        ...analyseDip(buckets, swap.at, next, first, last, bucketMs),
+        ...analyseDip(buckets, swap.at, next, first, last, bucketMs, logged ? Date.parse(logged.time) : null),
       };
     });
     delete r.buckets;
@@ -458,7 +479,7 @@ async function phaseReload() {
       wrk_started_offset_ms: wrkStarted - first * bucketMs, run: r, swaps: dips, series_first_bucket_ms: first * bucketMs, series,
       failed: r.failed, errors: r.errors, sweep: s,
     };
-    log(`reload n=${size}: ${r.rps.toFixed(0)} req/s over ${windowS} s, ${r.failed} wrong/failed; ` + dips.map((d) => `swap to ${d.to}: reload logged after ${d.reload_logged_after_ms} ms, below 80 % for ${d.below_threshold_ms} ms (longest ${d.longest_below_ms} ms, lowest ${(100 * (d.lowest_ratio ?? 0)).toFixed(0)} %)`).join('; '));
+    log(`reload n=${size}: ${r.rps.toFixed(0)} req/s over ${windowS} s, ${r.failed} wrong/failed; ` + dips.map((d) => `swap to ${d.to}: reload logged after ${d.reload_logged_after_ms} ms, dip ${d.dip_ms} ms, below 80 % for ${d.below_threshold_ms} ms in 4 s (longest ${d.longest_below_ms} ms, lowest ${(100 * (d.lowest_ratio ?? 0)).toFixed(0)} %)`).join('; '));
   } finally {
     await stop(server.child);
     rmSync(stdoutFile, { force: true });

@@ -8,19 +8,40 @@ import type { GroupGraph, MembershipStep } from './groups.js';
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
 /** Subjects granted directly: a list while few (most actors have one or two), a set beyond. */
-type Subjects = string[] | Set<string>;
+type Subjects = readonly string[] | ReadonlySet<string>;
 const LIST_LIMIT = 16;
 
-/** Lists are copied to their exact size, not pushed to: a pushed array keeps spare room, 100,000 times over. */
-function withSubject(subjects: Subjects | undefined, subject: string): Subjects {
-  if (subjects === undefined) return [subject];
-  if (subjects instanceof Set) return subjects.add(subject);
-  if (subjects.includes(subject)) return subjects;
-  return subjects.length < LIST_LIMIT ? [...subjects, subject] : new Set([...subjects, subject]);
+function hasSubject(subjects: Subjects, subject: string): boolean {
+  return subjects instanceof Set ? subjects.has(subject) : (subjects as readonly string[]).includes(subject);
 }
 
-function hasSubject(subjects: Subjects, subject: string): boolean {
-  return subjects instanceof Set ? subjects.has(subject) : subjects.includes(subject);
+/**
+ * An actor as compiled, with whom it lets sign: what `actor()` returns (an `Actor`), so that a
+ * check finds the actor and its signers with one lookup, and a 100,000-actor registry keeps one
+ * map of them rather than three.
+ */
+interface CompiledActor extends Actor {
+  /** Subjects granted directly, or undefined. */
+  readonly signers: Subjects | undefined;
+  /** Groups whose members are granted, first declared first, or undefined. */
+  readonly signerGroups: readonly string[] | undefined;
+}
+
+/** Splits granted subjects into direct ones and usersets' groups, without duplicates. */
+function grantsOf(subjects: readonly string[]): Pick<CompiledActor, 'signers' | 'signerGroups'> {
+  let direct: string[] | undefined;
+  let groups: string[] | undefined;
+  for (const subject of subjects) {
+    const group = usersetGroup(subject);
+    if (group === undefined) {
+      if (!direct?.includes(subject)) (direct ??= []).push(subject);
+    } else if (!groups?.includes(group)) {
+      (groups ??= []).push(group);
+    }
+  }
+  // Copied to their exact size: a pushed array keeps spare room, 100,000 times over.
+  const signers = direct === undefined ? undefined : direct.length > LIST_LIMIT ? new Set(direct) : direct.slice();
+  return { signers, signerGroups: groups?.slice() };
 }
 
 export interface RegistryCounts {
@@ -51,10 +72,10 @@ class Interner<T> {
 }
 
 /**
- * A validated registry compiled for lookups: actors by name, the (actor, subject) pairs granted
- * directly, each actor's granting groups, and every group's transitive members, all computed
- * once at load so that a check is a few map lookups. Relationship paths are spelled out only
- * when a trace asks for them. Build it with `loadRegistry`, which validates first.
+ * A validated registry compiled for lookups: actors by name, each with the subjects and groups
+ * it grants, and every group's transitive members, all computed once at load so that a check
+ * is a few map lookups. Relationship paths are spelled out only when a trace asks for them.
+ * Build it with `loadRegistry`, which validates first.
  */
 export class CompiledRegistry implements PolicyRegistry {
   readonly revision: string;
@@ -63,9 +84,7 @@ export class CompiledRegistry implements PolicyRegistry {
   /** Every action some actor has: the only values the decisions metric may use as a label. */
   readonly actions: ReadonlySet<string>;
 
-  private readonly actors = new Map<string, Actor>();
-  private readonly directSigners = new Map<string, Subjects>();
-  private readonly groupGrants = new Map<string, string[]>();
+  private readonly actors = new Map<string, CompiledActor>();
   private readonly groupMembers: Map<string, Map<string, MembershipStep>>;
 
   /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
@@ -76,20 +95,27 @@ export class CompiledRegistry implements PolicyRegistry {
     const actionSets = new Interner<ReadonlySet<string>>();
     const ttls = new Interner<TtlBounds>();
 
+    // Signer tuples by actor, in document order, after the actor's own allowed_subjects.
+    const signerTuples = new Map<string, string[]>();
+    for (const rel of relationships) {
+      if (rel.relation !== 'signer') continue;
+      const name = rel.object.slice('actor:'.length);
+      const subjects = signerTuples.get(name);
+      if (subjects) subjects.push(rel.subject);
+      else signerTuples.set(name, [rel.subject]);
+    }
+
     const byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
     for (const entry of document.actors) {
-      const actor = this.compileActor(entry, actionSets, ttls);
+      const tuples = signerTuples.get(entry.name);
+      const granted = tuples === undefined ? entry.allowed_subjects ?? [] : [...(entry.allowed_subjects ?? []), ...tuples];
+      const actor = this.compileActor(entry, grantsOf(granted), actionSets, ttls);
       this.actors.set(actor.name, actor);
       byType[actor.type] += 1;
-      const subjects = entry.allowed_subjects;
-      if (subjects !== undefined) for (const subject of subjects) this.addSigner(actor.name, subject);
     }
     // Every action some actor has is in one of the interned sets.
     const actions = new Set<string>();
     for (const set of actionSets.values()) for (const action of set) actions.add(action);
-    for (const rel of relationships) {
-      if (rel.relation === 'signer') this.addSigner(rel.object.slice('actor:'.length), rel.subject);
-    }
     this.groupMembers = groups.closure();
     this.actions = actions;
     this.counts = Object.freeze({
@@ -100,7 +126,10 @@ export class CompiledRegistry implements PolicyRegistry {
     Object.freeze(this);
   }
 
-  private compileActor(entry: ActorEntry, actionSets: Interner<ReadonlySet<string>>, ttls: Interner<TtlBounds>): Actor {
+  private compileActor(
+    entry: ActorEntry, grants: Pick<CompiledActor, 'signers' | 'signerGroups'>,
+    actionSets: Interner<ReadonlySet<string>>, ttls: Interner<TtlBounds>,
+  ): CompiledActor {
     const actions = entry.actions ?? DEFAULT_ACTIONS;
     const ttl = {
       default: seconds(entry.ttl.default),
@@ -114,41 +143,30 @@ export class CompiledRegistry implements PolicyRegistry {
       principals: Object.freeze([...entry.principals]),
       ttl: ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
       disabled: entry.disabled ?? false,
+      signers: grants.signers,
+      signerGroups: grants.signerGroups,
     });
-  }
-
-  private addSigner(actorName: string, subject: string): void {
-    const group = usersetGroup(subject);
-    if (group === undefined) {
-      this.directSigners.set(actorName, withSubject(this.directSigners.get(actorName), subject));
-      return;
-    }
-    const grants = this.groupGrants.get(actorName);
-    if (!grants) this.groupGrants.set(actorName, [group]);
-    else if (!grants.includes(group)) grants.push(group);
   }
 
   actor(name: string): Actor | undefined {
     return this.actors.get(name);
   }
 
-  private isDirectSigner(actorName: string, subjectId: string): boolean {
-    const subjects = this.directSigners.get(actorName);
-    return subjects !== undefined && hasSubject(subjects, subjectId);
-  }
-
   isSigner(actorName: string, subjectId: string): boolean {
-    if (this.isDirectSigner(actorName, subjectId)) return true;
-    const grants = this.groupGrants.get(actorName);
-    if (grants === undefined) return false;
-    for (const group of grants) if (this.groupMembers.get(group)?.has(subjectId)) return true;
+    const actor = this.actors.get(actorName);
+    if (actor === undefined) return false;
+    if (actor.signers !== undefined && hasSubject(actor.signers, subjectId)) return true;
+    if (actor.signerGroups === undefined) return false;
+    for (const group of actor.signerGroups) if (this.groupMembers.get(group)?.has(subjectId)) return true;
     return false;
   }
 
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined {
+    const actor = this.actors.get(actorName);
+    if (actor === undefined) return undefined;
     const actorObject = `actor:${actorName}`;
-    if (this.isDirectSigner(actorName, subjectId)) return [tuple(actorObject, 'signer', subjectId)];
-    for (const group of this.groupGrants.get(actorName) ?? []) {
+    if (actor.signers !== undefined && hasSubject(actor.signers, subjectId)) return [tuple(actorObject, 'signer', subjectId)];
+    for (const group of actor.signerGroups ?? []) {
       let step = this.groupMembers.get(group)?.get(subjectId);
       if (step === undefined) continue;
       // Follow the links down the nested groups; the closure guarantees each holds the subject.

@@ -17,9 +17,17 @@ interface Harness {
   server: Server;
 }
 
-async function harness(store = new RegistryStore({ kind: 'file', name: 'file:/registry.json' })): Promise<Harness> {
+/** `refuse` makes the log destination throw for the lines it matches, as a broken stdout would. */
+async function harness(store = new RegistryStore({ kind: 'file', name: 'file:/registry.json' }), refuse = (_line: string) => false): Promise<Harness> {
   const logLines: Record<string, unknown>[] = [];
-  const logger = createLogger({ destination: { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const logger = createLogger({
+    destination: {
+      write: (lines: string) => {
+        if (refuse(lines)) throw new Error('EPIPE');
+        for (const line of lines.split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  });
   const metrics = new Metrics('file');
   store.onReload((event) => metrics.recordReload(event));
   let draining = false;
@@ -139,6 +147,26 @@ describe('the HTTP app', () => {
       expect(response.status).to.equal(503);
       expect(await response.json()).to.include({ ready: false, shutting_down: true });
     });
+  });
+
+  it('answers 500, and counts no decision, when the decision line cannot be written', async () => {
+    const store = new RegistryStore({ kind: 'file', name: 'file:/registry.json' });
+    store.apply(text(registryDocument([actorEntry('agt-a')])));
+    let broken = true;
+    const b = await harness(store, (lines) => broken && lines.includes('"msg":"decision"'));
+    try {
+      const response = await postCheck(b, check('agt-a'));
+      expect(response.status).to.equal(500);
+      expect(await response.json()).to.deep.equal({ error: { code: 'internal_error', message: 'internal error', details: [] } });
+      expect(await metricValue(b, 'flex_auth_decisions_total', { action: 'sign' })).to.equal(undefined);
+      expect(await metricValue(b, 'flex_auth_http_requests_total', { route: '/v1/check', status: '500' })).to.equal(1);
+      // Nothing is wedged: with the log writable again, checks are answered and logged.
+      broken = false;
+      expect((await postCheck(b, check('agt-a'))).status).to.equal(200);
+      expect(b.logLines.filter((line) => line.msg === 'decision')).to.have.length(1);
+    } finally {
+      await new Promise((resolve) => b.server.close(resolve));
+    }
   });
 
   it('turns an unexpected failure into a generic 500 with no stack trace', async () => {
