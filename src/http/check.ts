@@ -7,7 +7,7 @@ import { authenticate, UnauthorizedError } from './auth.js';
 import { MAX_BODY_BYTES, readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
-import { errorResponse, MethodNotAllowedError } from './errors.js';
+import { errorResponse, MethodNotAllowedError, PayloadTooLargeError } from './errors.js';
 import { DEFAULT_LIMITS, InFlightBound, OverloadedError } from './limits.js';
 import { requestIdFor } from './request-id.js';
 
@@ -79,6 +79,8 @@ export function checkLane({ store, metrics, logger, tokens, maxInFlightChecks }:
       error instanceof UnauthorizedError ? ['WWW-Authenticate', UnauthorizedError.CHALLENGE]
       : error instanceof OverloadedError ? ['Retry-After', '1']
       : error instanceof MethodNotAllowedError ? ['Allow', 'POST']
+      // The rest of an oversized body is not read, so the connection cannot carry another request.
+      : error instanceof PayloadTooLargeError ? ['Connection', 'close']
       : NO_HEADERS;
     send(res, response.status, response.body, requestId, headers);
     return response.status;

@@ -52,7 +52,8 @@ export class DecisionLog {
   private pending = '';
   private waiting: ((logged: boolean) => void)[] = [];
 
-  constructor(logger: Logger) {
+  /** `schedule` runs a commit at the end of this turn; tests may run it themselves. */
+  constructor(logger: Logger, private readonly schedule: (commit: () => void) => void = setImmediate) {
     this.info = serializedInfo(logger, 'decision');
   }
 
@@ -64,7 +65,7 @@ export class DecisionLog {
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
     const line = this.info.line(decisionFields(record));
     if (line === undefined) return then(true);
-    if (this.waiting.length === 0) setImmediate(this.commit);
+    if (this.waiting.length === 0) this.schedule(this.commit);
     this.pending += line;
     this.waiting.push(then);
   }
@@ -80,6 +81,15 @@ export class DecisionLog {
     } catch {
       logged = false;
     }
-    for (const then of waiting) then(logged);
+    // Every waiting check gets its answer, even if one callback throws; that error is not lost.
+    let failure: unknown;
+    for (const then of waiting) {
+      try {
+        then(logged);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure;
   };
 }

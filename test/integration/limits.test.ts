@@ -118,6 +118,34 @@ describe('server limits', function () {
     expect((await postCheck(service.url, checkFor('agt-state-hub-bridge'))).status).to.equal(200);
   });
 
+  it('gives the in-flight slots back when clients go away mid-body', async () => {
+    const gone = [await socket(), await socket()];
+    for (const s of gone) s.write(partialRequest(service.port));
+    await pollUntil(() => postCheck(service.url, checkFor('agt-state-hub-bridge')).then((r) => r.status), (status) => status === 503, 'both slots taken');
+    for (const s of gone) s.destroy();
+    // With one check waiting for its body, another is answered only if both slots came back.
+    const waiting = await socket();
+    const answer = collect(waiting);
+    waiting.write(partialRequest(service.port));
+    await pollUntil(() => postCheck(service.url, checkFor('agt-state-hub-bridge')).then((r) => r.status), (status) => status === 200, 'a free slot beside the waiting check');
+    waiting.end(BODY.slice(10));
+    expect((await answer).data).to.match(/^HTTP\/1\.1 200 /);
+  });
+
+  it('answers a body over 64 KiB with 413 and closes the connection rather than read the rest', async () => {
+    const s = await socket();
+    const received = collect(s);
+    const big = JSON.stringify({ ...checkFor('agt-state-hub-bridge'), pad: 'x'.repeat(70 * 1024) });
+    // Chunked, so the size is found while reading, not from Content-Length.
+    s.write(`POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    s.write(`${big.length.toString(16)}\r\n${big}\r\n`);
+    const { data, closed } = await received;
+    expect(data).to.match(/^HTTP\/1\.1 413 /);
+    expect(data).to.match(/\r\nConnection: close\r\n/i);
+    expect(jsonBody(data).error).to.include({ code: 'payload_too_large' });
+    expect(closed).to.equal(true);
+  });
+
   it('refuses connections beyond the connection bound, and accepts again once some close', async () => {
     // Earlier tests' sockets may still count until the server sees them close.
     await pollUntil(() => fetch(`${service.url}/healthz`, { headers: { connection: 'close' } }).then((r) => r.status), (status) => status === 200, 'an accepted connection');

@@ -123,6 +123,17 @@ describe('the decision log', () => {
     expect(told).to.deep.equal([false, false]);
   });
 
+  it('answers every waiting check even if one of their callbacks throws, then reports that error', () => {
+    let commit: (() => void) | undefined;
+    const log = new DecisionLog(capture().logger, (run) => { commit = run; });
+    const told: string[] = [];
+    log.append(RECORD, () => { told.push('a'); throw new Error('callback a failed'); });
+    log.append(RECORD, () => told.push('b'));
+    expect(commit).to.be.a('function');
+    expect(() => commit!()).to.throw('callback a failed');
+    expect(told).to.deep.equal(['a', 'b']);
+  });
+
   it('writes nothing and holds nothing back when the level is above info', () => {
     const { logger, lines } = capture('warn');
     const told: boolean[] = [];
