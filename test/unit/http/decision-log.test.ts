@@ -113,6 +113,18 @@ describe('the decision log', () => {
     expect(events.slice(4)).to.deep.equal(['write 1 lines', 'reply d true']);
   });
 
+  it('writes as soon as a group is full, so the first checks of a busy turn do not wait for the rest', async () => {
+    const events: string[] = [];
+    const logger = createLogger({ destination: { write: (text: string) => events.push(`write ${text.split('\n').length - 1} lines`) } });
+    const log = new DecisionLog(logger);
+    const size = DecisionLog.GROUP_SIZE;
+    for (let i = 1; i <= size + 2; i++) log.append({ ...RECORD, requestId: `r${i}` }, (ok) => events.push(`reply r${i} ${ok}`));
+    const firstGroup = [`write ${size} lines`, ...Array.from({ length: size }, (_, i) => `reply r${i + 1} true`)];
+    expect(events).to.deep.equal(firstGroup);
+    await nextTurn();
+    expect(events).to.deep.equal([...firstGroup, 'write 2 lines', `reply r${size + 1} true`, `reply r${size + 2} true`]);
+  });
+
   it('tells every waiting reply when the write fails, so none is answered as if logged', async () => {
     const logger = createLogger({ destination: { write: () => { throw new Error('EPIPE'); } } });
     const log = new DecisionLog(logger);
