@@ -27,21 +27,29 @@ interface CompiledActor extends Actor {
   readonly signerGroups: readonly string[] | undefined;
 }
 
-/** Splits granted subjects into direct ones and usersets' groups, without duplicates. */
+/** Adds a value unless present: a list while short, a set past LIST_LIMIT (an actor may have thousands). */
+function withDistinct(values: string[] | Set<string> | undefined, value: string): string[] | Set<string> {
+  if (values === undefined) return [value];
+  if (values instanceof Set) return values.add(value);
+  if (values.includes(value)) return values;
+  values.push(value);
+  return values.length > LIST_LIMIT ? new Set(values) : values;
+}
+
+/** Splits granted subjects into direct ones and usersets' groups, without duplicates, in order. */
 function grantsOf(subjects: readonly string[]): Pick<CompiledActor, 'signers' | 'signerGroups'> {
-  let direct: string[] | undefined;
-  let groups: string[] | undefined;
+  let direct: string[] | Set<string> | undefined;
+  let groups: string[] | Set<string> | undefined;
   for (const subject of subjects) {
     const group = usersetGroup(subject);
-    if (group === undefined) {
-      if (!direct?.includes(subject)) (direct ??= []).push(subject);
-    } else if (!groups?.includes(group)) {
-      (groups ??= []).push(group);
-    }
+    if (group === undefined) direct = withDistinct(direct, subject);
+    else groups = withDistinct(groups, group);
   }
-  // Copied to their exact size: a pushed array keeps spare room, 100,000 times over.
-  const signers = direct === undefined ? undefined : direct.length > LIST_LIMIT ? new Set(direct) : direct.slice();
-  return { signers, signerGroups: groups?.slice() };
+  // Lists copied to their exact size: a pushed array keeps spare room, 100,000 times over.
+  return {
+    signers: direct instanceof Set ? direct : direct?.slice(),
+    signerGroups: groups === undefined ? undefined : [...groups],
+  };
 }
 
 export interface RegistryCounts {

@@ -62,6 +62,32 @@ describe('the compiled registry', () => {
     expect(registry.signerPath('agt-missing', 'agt-a')).to.equal(undefined);
   });
 
+  it('answers isSigner exactly when signerPath finds a path, for short lists and for long ones', () => {
+    // 40 direct subjects (one twice) and 20 groups: past the size where lists become sets.
+    const direct = Array.from({ length: 40 }, (_, i) => `iam:direct-${i}`);
+    const groups = Array.from({ length: 20 }, (_, i) => `g${i}`);
+    const many = loadRegistry(text(registryDocument(
+      [
+        actorEntry('adm-many', { type: 'admin', allowed_subjects: [...direct.slice(0, 30), ...groups.slice(0, 10).map((g) => `group:${g}#member`)] }),
+        actorEntry('agt-few', { allowed_subjects: ['iam:direct-0', 'group:g0#member'] }),
+      ],
+      [
+        ...groups.map((g, i) => member(g, `iam:member-${i}`)),
+        ...direct.slice(29).map((subject) => signer('adm-many', subject)),
+        ...groups.slice(10).map((g) => signer('adm-many', `group:${g}#member`)),
+      ],
+    )));
+    const subjects = [...direct, ...groups.map((_, i) => `iam:member-${i}`), 'iam:stranger', 'group:g0#member'];
+    for (const actor of ['adm-many', 'agt-few', 'agt-missing']) {
+      for (const subject of subjects) {
+        expect(many.isSigner(actor, subject), `${subject} on ${actor}`).to.equal(many.signerPath(actor, subject) !== undefined);
+      }
+    }
+    expect(direct.every((subject) => many.isSigner('adm-many', subject))).to.equal(true);
+    expect(many.isSigner('agt-few', 'iam:member-1')).to.equal(false);
+    expect(many.signerPath('adm-many', 'iam:member-15')).to.deep.equal(['actor:adm-many#signer@group:g15#member', 'group:g15#member@iam:member-15']);
+  });
+
   it('is frozen', () => {
     expect(Object.isFrozen(registry)).to.equal(true);
     expect(Object.isFrozen(registry.actor('agt-a'))).to.equal(true);
