@@ -15,7 +15,7 @@ import { pollUntil } from './poll.js';
 import { spawnProcess } from './process.js';
 import type { RunningProcess } from './process.js';
 
-export const INSTALL_HINT = 'install it with `apt-get install -y prometheus` (Debian package; .ci/run does this)';
+const INSTALL_HINT = 'install it with `apt-get install -y prometheus` (Debian package; .ci/run does this)';
 
 /** The absolute path of `name` on PATH, or an Error that says how to install it. */
 export function findTool(name: 'promtool' | 'prometheus'): string {
@@ -46,7 +46,7 @@ export async function startFlexAuth(name: string, args: readonly string[] = []):
 }
 
 /** A port that was free a moment ago (Prometheus cannot listen on port 0 and report it). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

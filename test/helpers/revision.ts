@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 
 /** Object keys sorted recursively (by UTF-16 code units), no insignificant whitespace. */
-export function canonicalJson(value: unknown): string {
+function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const record = value as Record<string, unknown>;
