@@ -1,6 +1,9 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PRODUCTION_REGISTRY, REQUESTS_DIR, expectedRevision, makeTempDir, removeDir, startServerLoggingToFile } from '../integration/helpers.js';
+import { makeTempDir, removeDir } from './files.js';
+import { startServerLoggingToFile } from './flex-auth.js';
+import { PRODUCTION_REGISTRY, REQUESTS_DIR } from './paths.js';
+import { expectedRevision } from './revision.js';
 
 /**
  * Checks go to a real `flex-auth serve` on loopback while its registry file is replaced again

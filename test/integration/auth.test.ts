@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  PRODUCTION_REGISTRY, checkFor, getJson, makeTempDir, pollUntil, postCheck, removeDir, runCli, startServer, stopAll,
-} from './helpers.js';
-import type { ServerProcess } from './helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import { PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
 
 /** Tokens made for this run only: nothing secret lives in the repository. */
 const newToken = () => randomBytes(24).toString('hex');

@@ -2,22 +2,14 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DECISION_ID,
-  PRODUCTION_REGISTRY,
-  REQUESTS_DIR,
-  STACK_FRAME,
-  TEMPLATE_REGISTRY,
-  checkFor,
-  expectedRevision,
-  makeTempDir,
-  postCheck,
-  removeDir,
-  runCli,
-  startServer,
-  stopAll,
-} from './helpers.js';
-import type { CliResult, ServerProcess } from './helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { DECISION_ID, STACK_FRAME, postCheck } from '../helpers/http.js';
+import { PRODUCTION_REGISTRY, REQUESTS_DIR, TEMPLATE_REGISTRY } from '../helpers/paths.js';
+import type { CommandResult as CliResult } from '../helpers/process.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 const productionText = readFileSync(PRODUCTION_REGISTRY, 'utf8');
 const production = JSON.parse(productionText);

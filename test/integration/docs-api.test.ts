@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import { PACKAGE_ROOT, runCommand, startServer, stopAll } from './helpers.js';
-import type { ServerProcess } from './helpers.js';
+import { startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { PACKAGE_ROOT } from '../helpers/paths.js';
+import { runCommand } from '../helpers/process.js';
 
 /** Every ```sh block of docs/api.md that runs curl, in order. */
 async function curlExamples(): Promise<string[]> {

@@ -1,19 +1,13 @@
 import { expect } from 'chai';
 import { mkdir, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  checkFor,
-  expectedRevision,
-  getJson,
-  makeRegistry,
-  makeTempDir,
-  pollUntil,
-  postCheck,
-  removeDir,
-  startServer,
-  stopAll,
-} from './helpers.js';
-import type { ServerProcess } from './helpers.js';
+import { checkFor, makeRegistry } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import { pollUntil } from '../helpers/poll.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 const LOADED = 'registry loaded';
 const FAILED = 'registry reload failed; keeping the last good registry';

@@ -4,7 +4,10 @@ import { expect } from 'chai';
 import { createLogger } from '../../src/logger.js';
 import { startService } from '../../src/main.js';
 import type { RunningService } from '../../src/main.js';
-import { PRODUCTION_REGISTRY, checkFor, pollUntil, postCheck } from './helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { postCheck } from '../helpers/http.js';
+import { PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
 
 /** What a raw socket received until the server closed it (or `timeoutMs` passed). */
 function collect(socket: Socket, timeoutMs = 5000): Promise<{ data: string; closed: boolean }> {

@@ -2,11 +2,14 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import {
-  CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, TEMPLATE_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir,
-  postCheck, removeDir, runCli, runCommand, startServer, stopAll,
-} from './helpers.js';
-import type { ServerProcess } from './helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, TEMPLATE_REGISTRY } from '../helpers/paths.js';
+import { runCommand } from '../helpers/process.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 async function readJson(file: string): Promise<Record<string, any>> {
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, any>;

@@ -2,28 +2,15 @@ import { expect } from 'chai';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DECISION_ID,
-  PRODUCTION_REGISTRY,
-  REQUEST_ID,
-  REQUESTS_DIR,
-  STACK_FRAME,
-  checkFor,
-  expectedRevision,
-  getJson,
-  isErrorBody,
-  makeRegistry,
-  makeTempDir,
-  pollUntil,
-  postCheck,
-  removeDir,
-  request,
-  startServer,
-  startServerLoggingToFile,
-  stopAll,
-  tupleOf,
-} from './helpers.js';
-import type { FileLoggedServer, HttpResult, ServerProcess } from './helpers.js';
+import { checkFor, makeRegistry, tupleOf } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { startServer, startServerLoggingToFile, stopAll } from '../helpers/flex-auth.js';
+import type { FileLoggedServer, ServerProcess } from '../helpers/flex-auth.js';
+import { DECISION_ID, REQUEST_ID, STACK_FRAME, getJson, isErrorBody, postCheck, request } from '../helpers/http.js';
+import type { HttpResult } from '../helpers/http.js';
+import { PRODUCTION_REGISTRY, REQUESTS_DIR } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 const production = JSON.parse(readFileSync(PRODUCTION_REGISTRY, 'utf8'));
 const PRODUCTION_REVISION = expectedRevision(production);

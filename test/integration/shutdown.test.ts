@@ -1,8 +1,13 @@
 import { connect } from 'node:net';
 import path from 'node:path';
 import { expect } from 'chai';
-import { PRODUCTION_REGISTRY, checkFor, getJson, makeTempDir, pollUntil, removeDir, startServerLoggingToFile } from './helpers.js';
-import type { FileLoggedServer } from './helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { startServerLoggingToFile } from '../helpers/flex-auth.js';
+import type { FileLoggedServer } from '../helpers/flex-auth.js';
+import { getJson } from '../helpers/http.js';
+import { PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
 
 describe('graceful shutdown', function () {
   this.timeout(60_000);

@@ -1,11 +1,15 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir, pollUntil, postCheck,
-  removeDir, runCommand as run, startServer, stopAll,
-} from '../integration/helpers.js';
-import type { ServerProcess } from '../integration/helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
+import { runCommand as run } from '../helpers/process.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 /**
  * Against a real kube-apiserver and etcd (scripts/k8s-test-env.sh run, as `npm run test:k8s`

@@ -3,11 +3,15 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
-import {
-  CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir, pollUntil, postCheck, removeDir,
-  runCommand as run, startServer, stopAll,
-} from '../integration/helpers.js';
-import type { ServerProcess } from '../integration/helpers.js';
+import { checkFor } from '../helpers/documents.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { startServer, stopAll } from '../helpers/flex-auth.js';
+import type { ServerProcess } from '../helpers/flex-auth.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
+import { runCommand as run } from '../helpers/process.js';
+import { expectedRevision } from '../helpers/revision.js';
 
 /**
  * The deployment artifacts against a real kube-apiserver (scripts/k8s-test-env.sh run, as

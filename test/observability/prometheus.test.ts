@@ -15,22 +15,12 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
-import {
-  DASHBOARD,
-  findTool,
-  makeTempDir,
-  pollUntil,
-  PRODUCTION_REGISTRY,
-  Prometheus,
-  promtool,
-  readJson,
-  removeDir,
-  REQUESTS_DIR,
-  revisionOf,
-  RULES,
-  startFlexAuth,
-} from './support.js';
-import type { FlexAuth, PromSample } from './support.js';
+import { makeTempDir, readJson, removeDir } from '../helpers/files.js';
+import { DASHBOARD, PRODUCTION_REGISTRY, REQUESTS_DIR, RULES } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
+import { findTool, Prometheus, promtool, startFlexAuth } from '../helpers/prometheus.js';
+import type { FlexAuth, PromSample } from '../helpers/prometheus.js';
+import { expectedRevision as revisionOf } from '../helpers/revision.js';
 
 type Doc = Record<string, any>;
 const ACTOR_TYPES = ['agent', 'admin', 'automation', 'service', 'human'];
@@ -309,6 +299,7 @@ describe('flex-auth scraped by a real Prometheus', function () {
         async () => ((await prom!.api('rules', { type: 'alert' })) as { groups: Doc[] }).groups.flatMap((g) => g.rules as Doc[]),
         (rs) => rs.length === names.length && rs.every((r) => r.health === 'ok' && !String(r.lastEvaluation).startsWith('0001')),
         'every alert rule evaluated once with health ok',
+        { timeoutMs: 30_000, intervalMs: 200 },
       );
       expect(rules.map((r) => r.name).sort()).to.deep.equal([...names].sort());
       for (const rule of rules) expect(rule.lastError ?? '', rule.name).to.equal('');

@@ -8,7 +8,9 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { findTool, makeTempDir, promtool, removeDir, RULES, RULES_TEST } from './support.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { RULES, RULES_TEST } from '../helpers/paths.js';
+import { findTool, promtool } from '../helpers/prometheus.js';
 
 type Doc = Record<string, any>;
 

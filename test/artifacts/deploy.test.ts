@@ -7,11 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
+import { PACKAGE_ROOT as ROOT } from '../helpers/paths.js';
 
-const ROOT = fileURLToPath(new URL('../../../..', import.meta.url));
 const read = (...parts: string[]) => readFileSync(path.join(ROOT, ...parts));
 const readText = (...parts: string[]) => read(...parts).toString('utf8');
 
