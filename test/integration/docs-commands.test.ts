@@ -119,13 +119,13 @@ describe('the commands and requests in the docs', function () {
     await writeFile(source, block.text);
     const options: ts.CompilerOptions = {
       strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      noEmit: true, skipLibCheck: true, types: ['node'],
+      lib: ['lib.es2023.d.ts'], noEmit: true, skipLibCheck: true, types: ['node'],
     };
     const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([source], options));
     if (diagnostics.length) {
       return [`${at}: does not type-check:\n${ts.formatDiagnostics(diagnostics, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => cwd, getNewLine: () => '\n' })}`];
     }
-    const js = ts.transpileModule(block.text, { compilerOptions: { ...options, noEmit: false } }).outputText;
+    const js = ts.transpileModule(block.text, { fileName: source, compilerOptions: { ...options, noEmit: false } }).outputText;
     await writeFile(source.replace(/\.mts$/, '.mjs'), js);
     const result = await shell(`node ${JSON.stringify(source.replace(/\.mts$/, '.mjs'))}`, cwd);
     if (result.code !== 0) return [`${at}: exited ${result.code}:\n${result.stdout.slice(0, 1500)}`];
