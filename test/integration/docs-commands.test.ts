@@ -23,7 +23,7 @@ import type { ServerProcess } from './helpers.js';
 import { COMMAND_LANGS, consoleSteps, isSynopsis, outputMismatch, parseBlocks, programsOf, shellCommands } from '../helpers/doc-blocks.js';
 import type { DocBlock } from '../helpers/doc-blocks.js';
 
-const DOCS = async (): Promise<string[]> => [
+const docFiles = async (): Promise<string[]> => [
   'README.md',
   ...(await readdir(path.join(PACKAGE_ROOT, 'docs'))).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`),
   'charts/flex-auth/README.md',
@@ -152,7 +152,7 @@ describe('the commands and requests in the docs', function () {
     this.timeout(120_000);
     const problems: string[] = [];
     let ran = 0;
-    for (const doc of await DOCS()) {
+    for (const doc of await docFiles()) {
       const blocks = parseBlocks(await readFile(path.join(PACKAGE_ROOT, doc), 'utf8'));
       const cwd = await workDirFor(doc, blocks);
       for (const block of blocks) {
