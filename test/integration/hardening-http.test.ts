@@ -2,46 +2,15 @@
  * Defects a hostile review found at the HTTP edge (issue 21), each driven over a real loopback
  * socket against a real service with short timeouts set through `limits`, so nothing waits long.
  */
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { expect } from 'chai';
-import { createLogger } from '../../src/logger.js';
-import { startService } from '../../src/main.js';
 import type { RunningService } from '../../src/main.js';
+import { lastJsonBody, openSocket, received, startServiceWithLimits, statusLines } from '../helpers/raw-http.js';
 import { PRODUCTION_REGISTRY, checkFor, isErrorBody, pollUntil, postCheck } from './helpers.js';
 
 const BODY = JSON.stringify(checkFor('agt-state-hub-bridge'));
 const LIMITS = { headersTimeoutMs: 300, requestTimeoutMs: 600, keepAliveTimeoutMs: 300, maxConnections: 6 };
-
-/** A client that, like an attacker's, never closes its side: only the server can end the connection. */
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/**
- * What a socket received until the server ended the connection, or until `timeoutMs` passed.
- * A half-open client sees the same end whether the server closed the connection or only its
- * own side; `serveAtFullCapacity` tells the two apart.
- */
-function received(socket: Socket, timeoutMs = 4000): Promise<{ data: string; ended: boolean }> {
-  return new Promise((resolve) => {
-    let data = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk));
-    const timer = setTimeout(() => resolve({ data, ended: false }), timeoutMs);
-    const ended = () => {
-      clearTimeout(timer);
-      resolve({ data, ended: true });
-    };
-    socket.once('end', ended).once('close', ended).on('error', () => {});
-  });
-}
-
-/** The status lines of every response in a raw byte stream, in order. */
-const statusLines = (data: string) => data.match(/HTTP\/1\.1 \d{3}/g) ?? [];
 
 describe('HTTP hardening (issue 21)', function () {
   this.timeout(30_000);
@@ -49,16 +18,7 @@ describe('HTTP hardening (issue 21)', function () {
   const sockets: Socket[] = [];
 
   before(async () => {
-    service = await startService(
-      { host: '127.0.0.1', port: 0, registry: { kind: 'file', path: PRODUCTION_REGISTRY } },
-      {
-        // Decision lines are written at every level; this suite reads none of them.
-        logger: createLogger({ destination: { write: () => {} } }),
-        fileSource: { pollIntervalMs: 0 },
-        limits: LIMITS,
-        shutdownGraceMs: 100,
-      },
-    );
+    service = await startServiceWithLimits(PRODUCTION_REGISTRY, LIMITS);
   });
 
   afterEach(async () => {
@@ -72,7 +32,7 @@ describe('HTTP hardening (issue 21)', function () {
   });
 
   async function socket(): Promise<Socket> {
-    const s = await open(service.port);
+    const s = await openSocket(service.port, { allowHalfOpen: true });
     sockets.push(s);
     return s;
   }
@@ -142,7 +102,7 @@ describe('HTTP hardening (issue 21)', function () {
       const label = `${method} ${path}`;
       expect(data, label).to.match(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(data, label).to.match(/\r\nContent-Type: application\/json; charset=utf-8\r\n/i);
-      expect(isErrorBody(JSON.parse(data.slice(data.indexOf('\r\n\r\n') + 4))), label).to.equal(true);
+      expect(isErrorBody(lastJsonBody(data)), label).to.equal(true);
       if (allow) expect(data, label).to.match(new RegExp(`\\r\\nAllow: ${allow}\\r\\n`, 'i'));
     }
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
