@@ -1,9 +1,8 @@
-import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { followTokenFile } from './auth-token-file.js';
 import { createApp } from './http/app.js';
-import { BearerTokens } from './http/auth.js';
-import { answerClientError, DEFAULT_LIMITS } from './http/limits.js';
+import { DEFAULT_LIMITS, limitedServer } from './http/limits.js';
 import type { ServerLimits } from './http/limits.js';
 import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
@@ -14,7 +13,6 @@ import type { ConfigMapSourceOptions } from './sources/configmap.js';
 import { EmbeddedSource } from './sources/embedded.js';
 import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
-import { FileWatcher } from './sources/file-watcher.js';
 import { describeSource } from './sources/source.js';
 import type { RegistryLocation, RegistrySource } from './sources/source.js';
 
@@ -110,39 +108,6 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
-/**
- * Reads and follows the callers' token file. The service does not start without a valid,
- * non-empty one; later, an invalid or unreadable file keeps the tokens in force, and a file
- * emptied on purpose locks every caller out (fail closed).
- */
-async function followTokens(file: string, logger: Logger): Promise<{ current: () => BearerTokens; stop: () => Promise<void> }> {
-  let tokens: BearerTokens | undefined;
-  let startupError: string | undefined;
-  const report = (message: string) => {
-    if (tokens) logger.error({ file, error: message }, 'auth token file reload failed; keeping the tokens in force');
-    else startupError = message;
-  };
-  const watcher = new FileWatcher(file, {
-    onText: (text) => {
-      try {
-        tokens = BearerTokens.parse(text);
-        logger.info({ file, tokens: tokens.size }, 'auth tokens loaded');
-        if (tokens.size === 0) logger.warn({ file }, 'auth token file has no tokens: every check will be refused');
-      } catch (error) {
-        report((error as Error).message);
-      }
-    },
-    onError: report,
-  }, { logger });
-  await watcher.start().catch((error: Error) => report(error.message));
-  // At start-up an empty file is a mistake (a Secret not mounted), not a decision to lock out.
-  if (!tokens || tokens.size === 0) {
-    await watcher.stop();
-    throw new Error(`auth token file ${file}: ${startupError ?? 'has no tokens'}`);
-  }
-  return { current: () => tokens!, stop: () => watcher.stop() };
-}
-
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger();
@@ -157,25 +122,15 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   if (info.kind === 'embedded') {
     logger.warn({ source: info.name }, 'no registry source given (--registry-file or --registry-configmap); serving the embedded example registry');
   }
-  const tokens = config.authTokenFile === undefined ? undefined : await followTokens(config.authTokenFile, logger);
+  const tokens = config.authTokenFile === undefined ? undefined : await followTokenFile(config.authTokenFile, logger);
 
   let draining = false;
   const app = createApp({
-    store, metrics, logger,
+    store, metrics, logger, limits,
     isDraining: () => draining,
-    maxInFlightChecks: limits.maxInFlightChecks,
     ...(tokens ? { tokens: tokens.current } : {}),
   });
-  const server = createServer({
-    headersTimeout: limits.headersTimeoutMs,
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    maxHeaderSize: limits.maxHeaderBytes,
-    // Timeouts are enforced when connections are checked; check often enough for short limits.
-    connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
-  }, app);
-  server.maxConnections = limits.maxConnections;
-  server.on('clientError', answerClientError);
+  const server = limitedServer(app, limits);
 
   const source = await createSource(config.registry, store, logger, options);
   let port: number;

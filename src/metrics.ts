@@ -32,6 +32,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly decisionLogFailures = new Counter({
+    name: 'flex_auth_decision_log_failures_total',
+    help: 'Checks answered 500 because their decision log line could not be written.',
+    registers: [this.registry],
+  });
+
   private readonly reloads = new Counter({
     name: 'flex_auth_registry_reloads_total',
     help: 'Registry reloads by source kind and result.',
@@ -88,6 +94,10 @@ export class Metrics {
   recordDecision(action: string, allow: boolean, reason: string, seconds: number): void {
     this.decisions.inc({ action, allow: String(allow), reason });
     this.checkDuration.observe(seconds);
+  }
+
+  recordDecisionLogFailure(): void {
+    this.decisionLogFailures.inc();
   }
 
   recordHttp(route: string, method: string, status: number): void {

@@ -1,69 +1,81 @@
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { Router } from '@koa/router';
-import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { RegistryStore } from '../registry/store.js';
-import type { BearerTokens } from './auth.js';
 import { CHECK_PATH, checkLane } from './check.js';
-import { errorHandler } from './errors.js';
+import type { AppDeps } from './deps.js';
+import { errorHandler, MethodNotAllowedError, NotFoundError } from './errors.js';
 import { requestId } from './request-id.js';
 import { healthHandler, metricsHandler, readyHandler, registryHandler } from './routes/status.js';
 
-export interface AppDeps {
-  readonly store: RegistryStore;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  /** True once shutdown has begun: /readyz then answers 503 so traffic moves elsewhere. */
-  readonly isDraining: () => boolean;
-  /** The callers' current tokens when caller authentication is on; /v1/check then needs one. */
-  readonly tokens?: () => BearerTokens;
-  /** Default: DEFAULT_LIMITS.maxInFlightChecks. */
-  readonly maxInFlightChecks?: number;
+/** Each path and the methods it answers: the one source of 404, 405, `Allow` and OPTIONS, for both lanes. */
+function allowedMethods(getRoutes: readonly string[]): ReadonlyMap<string, string> {
+  return new Map<string, string>([[CHECK_PATH, 'POST'], ...getRoutes.map((route) => [route, 'GET, HEAD'] as const)]);
 }
 
-function countRequests(metrics: Metrics) {
+/** The metrics' route label: a served path, never a raw one, so the label stays bounded. */
+function countRequests(metrics: Metrics, allowed: ReadonlyMap<string, string>) {
   return async function count(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
     } finally {
-      // The route pattern, never the raw path, so the label stays bounded.
-      const route = typeof ctx._matchedRoute === 'string' ? ctx._matchedRoute : 'unmatched';
-      metrics.recordHttp(route, ctx.method, ctx.status);
+      metrics.recordHttp(allowed.has(ctx.path) ? ctx.path : 'unmatched', ctx.method, ctx.status);
     }
   };
 }
 
-/** Koa serves everything but the check: health, readiness, the registry summary, metrics, 404s. */
+/** What no route answered: OPTIONS lists a path's methods, another method is 405, another path 404. */
+function unrouted(allowed: ReadonlyMap<string, string>) {
+  return function refuse(ctx: Context): void {
+    const allow = allowed.get(ctx.path);
+    if (allow === undefined) throw new NotFoundError(ctx.method, ctx.path);
+    if (ctx.method !== 'OPTIONS') throw new MethodNotAllowedError(ctx.method, ctx.path, allow);
+    ctx.status = 204;
+    ctx.set('Allow', allow);
+  };
+}
+
+/** Koa serves everything but the decided check: health, readiness, the registry summary, metrics, and every refusal by route or method. */
 function statusApp(deps: AppDeps): Koa {
+  const routes: Record<string, Middleware> = {
+    '/healthz': healthHandler(),
+    '/readyz': readyHandler(deps),
+    '/v1/registry': registryHandler(deps),
+    '/metrics': metricsHandler(deps),
+  };
   const router = new Router();
-  router.get('/healthz', healthHandler());
-  router.get('/readyz', readyHandler(deps));
-  router.get('/v1/registry', registryHandler(deps));
-  router.get('/metrics', metricsHandler(deps));
+  for (const [path, handler] of Object.entries(routes)) router.get(path, handler);
+  const allowed = allowedMethods(Object.keys(routes));
 
   const app = new Koa();
   app.silent = true; // errorHandler logs; Koa's default handler would print stacks to stderr
-  app.use(countRequests(deps.metrics));
+  app.use(countRequests(deps.metrics, allowed));
   app.use(requestId);
   app.use(errorHandler(deps.logger));
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(unrouted(allowed));
   return app;
 }
 
+/** The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form (`http://host/v1/check`). */
+function pathOf(target: string): string {
+  if (target.startsWith('/')) {
+    const query = target.indexOf('?');
+    return query === -1 ? target : target.slice(0, query);
+  }
+  return URL.canParse(target) ? new URL(target).pathname : target;
+}
+
 /**
- * The service's request listener: `/v1/check` goes to the check lane, everything else to Koa.
- * It never listens, so tests can serve it on any port in-process.
+ * The service's request listener: `POST /v1/check` goes to the check lane, everything else to
+ * Koa. It never listens, so tests can serve it on any port in-process.
  */
 export function createApp(deps: AppDeps): RequestListener {
   const check = checkLane(deps);
   const rest = statusApp(deps).callback();
   return (req, res) => {
-    const url = req.url ?? '';
-    const path = url.includes('?') ? url.slice(0, url.indexOf('?')) : url;
-    if (path === CHECK_PATH) check(req, res);
+    if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) check(req, res);
     else void rest(req, res);
   };
 }

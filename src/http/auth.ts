@@ -1,15 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { FlexAuthError } from '../core/errors.js';
+import { HttpError } from './errors.js';
 
 /** Shorter tokens are refused: a guessable token is no protection. */
 export const MIN_TOKEN_LENGTH = 16;
 
-export class UnauthorizedError extends FlexAuthError {
-  /** Sent with the 401, as RFC 6750 asks. */
-  static readonly CHALLENGE = 'Bearer realm="flex-auth"';
-
+export class UnauthorizedError extends HttpError {
   constructor() {
-    super('unauthorized', 401, 'missing or invalid bearer token');
+    // The challenge goes with the 401, as RFC 6750 asks.
+    super('unauthorized', 401, 'missing or invalid bearer token', ['WWW-Authenticate', 'Bearer realm="flex-auth"']);
   }
 }
 
@@ -57,8 +55,11 @@ export class BearerTokens {
   }
 }
 
+/** The scheme is case-insensitive (RFC 7235); the token is one run of non-space characters. */
+const BEARER = /^bearer +([^\s]+)$/i;
+
 /** Throws `UnauthorizedError` unless `authorization` is `Bearer <token>` with a current token. */
 export function authenticate(authorization: string | undefined, tokens: BearerTokens): void {
-  const match = /^Bearer ([^\s]+)$/.exec(authorization ?? '');
+  const match = BEARER.exec(authorization ?? '');
   if (!match || !tokens.accepts(match[1]!)) throw new UnauthorizedError();
 }

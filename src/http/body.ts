@@ -1,14 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors.js';
-import { PayloadTooLargeError, UnsupportedMediaTypeError } from './errors.js';
-
-export const MAX_BODY_BYTES = 64 * 1024;
+import { PayloadTooLargeError, UnsupportedEncodingError, UnsupportedMediaTypeError } from './errors.js';
 
 /** `application/json`, with or without parameters such as `charset=utf-8`. */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
 
 /**
- * Reads a JSON body and calls back exactly once: 415 unless `application/json`, 413 above the
+ * Reads a JSON body and calls back exactly once: 415 unless uncompressed `application/json`, 413 above the
  * limit (declared or received), 400 if cut short or not JSON. Callback style rather than a
  * promise: this is on every check's path, and Node's parser already enforces Content-Length
  * framing, so a few listeners are all it takes.
@@ -16,6 +14,8 @@ const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
 export function readJsonBody(req: IncomingMessage, limit: number, done: (error: Error | null, body?: unknown) => void): void {
   const type = req.headers['content-type'];
   if (!type || !JSON_MEDIA_TYPE.test(type)) return done(new UnsupportedMediaTypeError(type));
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return done(new UnsupportedEncodingError(encoding));
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return done(new PayloadTooLargeError(limit));
 

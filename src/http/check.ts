@@ -2,19 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
-import type { AppDeps } from './app.js';
-import { authenticate, UnauthorizedError } from './auth.js';
-import { MAX_BODY_BYTES, readJsonBody } from './body.js';
+import { authenticate } from './auth.js';
+import { readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
-import { errorResponse, MethodNotAllowedError, PayloadTooLargeError } from './errors.js';
-import { DEFAULT_LIMITS, InFlightBound, OverloadedError } from './limits.js';
+import type { AppDeps } from './deps.js';
+import { errorAnswer, errorResponse } from './errors.js';
+import type { HeaderList } from './errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import { requestIdFor } from './request-id.js';
 
 export const CHECK_PATH = '/v1/check';
 
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-const NO_HEADERS: readonly string[] = [];
+const NO_HEADERS: HeaderList = [];
 
 function explainFlag(url: string): boolean {
   const query = url.indexOf('?');
@@ -26,7 +27,7 @@ function explainFlag(url: string): boolean {
 }
 
 /** All headers at once, as a flat list: Node then builds the header block without a headers object. */
-function send(res: ServerResponse, status: number, body: unknown, requestId: string, headers: readonly string[] = NO_HEADERS): void {
+function send(res: ServerResponse, status: number, body: unknown, requestId: string, headers: HeaderList = NO_HEADERS): void {
   const json = JSON.stringify(body);
   res.writeHead(status, ['Content-Type', JSON_CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(json)), 'X-Request-Id', requestId, ...headers]);
   res.end(json);
@@ -41,20 +42,18 @@ interface Decided {
   readonly seconds: number;
 }
 
-/** The answer to a check whose log line could not be written: no decision leaves unlogged. */
-const UNLOGGED = { error: { code: 'internal_error', message: 'internal error', details: [] } } as const;
+/** The answer to a check whose log line could not be written (a plain 500): no decision leaves unlogged. */
+const UNLOGGED = errorAnswer(new Error('decision log line not written'));
 
 /**
  * POST /v1/check, the one route on every `warden sign`'s path, served by a plain Node handler
  * rather than Koa: the framework's per-request cost alone was more than the budget the check
- * has (see docs/performance.md). It does what the Koa stack does for the other routes, with
- * the same pieces: request id, authentication, in-flight bound, body limits, the request
- * schema, the decision, its log line (written before the reply), metrics, and the shared
- * error mapping. No promises on the way: the body arrives by callback, the decision is
- * synchronous, and the reply goes out once the decision log has written the line.
+ * has (see docs/performance.md). Only POST comes here; every other method on the path goes to
+ * Koa, which answers OPTIONS and 405 for every route alike. What it shares with the Koa stack
+ * is listed in docs/architecture.md. No promises on the way: the body arrives by callback,
+ * the decision is synchronous, and the reply goes out once the decision log has written the line.
  */
-export function checkLane({ store, metrics, logger, tokens, maxInFlightChecks }: AppDeps) {
-  const bound = new InFlightBound(maxInFlightChecks ?? DEFAULT_LIMITS.maxInFlightChecks);
+export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIMITS }: AppDeps) {
   const decisionLog = new DecisionLog(logger);
 
   /** Decides a parsed body; throws for a request the contract rejects. */
@@ -74,50 +73,36 @@ export function checkLane({ store, metrics, logger, tokens, maxInFlightChecks }:
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string): number {
-    const response = errorResponse(error, logger, { requestId, path: CHECK_PATH });
-    const headers =
-      error instanceof UnauthorizedError ? ['WWW-Authenticate', UnauthorizedError.CHALLENGE]
-      : error instanceof OverloadedError ? ['Retry-After', '1']
-      : error instanceof MethodNotAllowedError ? ['Allow', 'POST']
-      // The rest of an oversized body is not read, so the connection cannot carry another request.
-      : error instanceof PayloadTooLargeError ? ['Connection', 'close']
-      : NO_HEADERS;
-    send(res, response.status, response.body, requestId, headers);
-    return response.status;
+    const answer = errorResponse(error, logger, { requestId, path: CHECK_PATH });
+    send(res, answer.status, answer.body, requestId, answer.headers);
+    return answer.status;
   }
 
   return function handle(req: IncomingMessage, res: ServerResponse): void {
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id']);
-    const method = req.method ?? 'other';
-    const finish = (status: number) => metrics.recordHttp(CHECK_PATH, method, status);
-    try {
-      if (method === 'OPTIONS') {
-        send(res, 200, {}, requestId, ['Allow', 'POST']);
-        return finish(200);
+    const finish = (status: number) => metrics.recordHttp(CHECK_PATH, 'POST', status);
+    if (tokens) {
+      try {
+        authenticate(req.headers.authorization, tokens());
+      } catch (error) {
+        return finish(fail(res, error, requestId));
       }
-      if (method !== 'POST') throw new MethodNotAllowedError(method, CHECK_PATH);
-      // Authentication first, so unauthenticated calls take no in-flight slot.
-      if (tokens) authenticate(req.headers.authorization, tokens());
-      bound.acquire();
-    } catch (error) {
-      return finish(fail(res, error, requestId));
     }
-    readJsonBody(req, MAX_BODY_BYTES, (readError, body) => {
+    readJsonBody(req, limits.maxBodyBytes, (readError, body) => {
       let decided: Decided;
       try {
         if (readError) throw readError;
         decided = decideCheck(req, body, requestId, startedAt);
       } catch (error) {
-        bound.release();
         return finish(fail(res, error, requestId));
       }
       decisionLog.append(decided.record, (logged) => {
-        bound.release();
         if (!logged) {
-          // Nothing can be logged, this failure included; the caller sees a plain 500.
-          send(res, 500, UNLOGGED, requestId);
-          return finish(500);
+          // The log is gone (the logger said so once, on stderr); counted, and refused.
+          metrics.recordDecisionLogFailure();
+          send(res, UNLOGGED.status, UNLOGGED.body, requestId, UNLOGGED.headers);
+          return finish(UNLOGGED.status);
         }
         const { decision } = decided.record;
         metrics.recordDecision(decided.action, decision.allow, decision.reason, decided.seconds);

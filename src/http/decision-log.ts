@@ -1,7 +1,7 @@
 import { jsonString as quote } from '../core/canonical-json.js';
 import type { CheckRequest } from '../core/types.js';
-import { serializedInfo } from '../logger.js';
-import type { Logger, SerializedInfo } from '../logger.js';
+import { infoLines } from '../logger.js';
+import type { InfoLines, Logger } from '../logger.js';
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
 const MAX_METADATA_KEYS = 32;
@@ -19,7 +19,6 @@ export interface DecisionRecord {
   };
   readonly durationMs: number;
 }
-
 
 function quoteOrNull(value: string | undefined): string {
   return value === undefined ? 'null' : quote(value);
@@ -44,7 +43,8 @@ function decisionFields({ requestId, request, decision, durationMs }: DecisionRe
  * One JSON line per decision (contract section 8), each written before its reply, committed in
  * groups: the lines of the checks decided in one turn of the event loop go out together in one
  * synchronous write, at the end of that turn or as soon as `GROUP_SIZE` are waiting, and only
- * then are their replies sent. No reply ever leaves before its line. Sharing the write (a system
+ * then are their replies sent. No reply ever leaves before its line, and the lines are written
+ * whatever the log level: they are the audit trail. Sharing the write (a system
  * call and the destination's bookkeeping), and sending replies together, cut the CPU per check
  * by a quarter; the bound keeps the first checks of a busy turn from waiting for all the others.
  */
@@ -52,25 +52,22 @@ export class DecisionLog {
   /** Measured: 8 kept the throughput of whole-turn groups and answered the first checks sooner. */
   static readonly GROUP_SIZE = 8;
 
-  private readonly info: SerializedInfo;
+  private readonly info: InfoLines;
   private pending = '';
   private waiting: ((logged: boolean) => void)[] = [];
   private scheduled = false;
 
   /** `schedule` runs a commit at the end of this turn; tests may run it themselves. */
   constructor(logger: Logger, private readonly schedule: (commit: () => void) => void = setImmediate) {
-    this.info = serializedInfo(logger, 'decision');
+    this.info = infoLines(logger, 'decision');
   }
 
   /**
    * Queues the record's line; `then(true)` runs once it is written, `then(false)` if the
-   * write failed (so the caller can refuse to answer). Without a line to write (info is
-   * disabled) `then(true)` runs at once.
+   * write failed (so the caller can refuse to answer).
    */
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
-    const line = this.info.line(decisionFields(record));
-    if (line === undefined) return then(true);
-    this.pending += line;
+    this.pending += this.info.line(decisionFields(record));
     this.waiting.push(then);
     if (this.waiting.length >= DecisionLog.GROUP_SIZE) this.commit();
     else if (!this.scheduled) {
@@ -89,12 +86,7 @@ export class DecisionLog {
     const waiting = this.waiting;
     this.pending = '';
     this.waiting = [];
-    let logged = true;
-    try {
-      this.info.write(lines);
-    } catch {
-      logged = false;
-    }
+    const logged = this.info.write(lines);
     // Every waiting check gets its answer, even if one callback throws; that error is not lost.
     let failure: unknown;
     for (const then of waiting) {

@@ -1,8 +1,13 @@
-import { STATUS_CODES } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { FlexAuthError } from '../core/errors.js';
+import { createServer, STATUS_CODES } from 'node:http';
+import type { RequestListener, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { errorAnswer, HeadersTooLargeError, MalformedRequestError, RequestTimeoutError } from './errors.js';
 
-/** Bounds on what one client, or all of them together, may hold. */
+/**
+ * Every bound on what one client, or all of them together, may hold: the one place the
+ * server's limits are set. Checks hold no slot of their own while their body arrives (see
+ * docs/security.md): a slow body costs a connection, bounded here in number and in time.
+ */
 export interface ServerLimits {
   /** Time to receive a request's headers (slow-loris). */
   readonly headersTimeoutMs: number;
@@ -12,9 +17,9 @@ export interface ServerLimits {
   readonly keepAliveTimeoutMs: number;
   /** Open connections beyond this are refused by the server. */
   readonly maxConnections: number;
-  /** Checks in progress (mostly: bodies still arriving) beyond this are answered 503. */
-  readonly maxInFlightChecks: number;
   readonly maxHeaderBytes: number;
+  /** A check body above this is answered 413. */
+  readonly maxBodyBytes: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -22,52 +27,62 @@ export const DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 1024,
-  maxInFlightChecks: 512,
   maxHeaderBytes: 16 * 1024,
+  maxBodyBytes: 64 * 1024,
 };
 
-export class OverloadedError extends FlexAuthError {
-  constructor() {
-    super('overloaded', 503, 'too many checks in progress; retry shortly', [], true);
-  }
-}
+/** Node's response in progress on a connection, if any (what its own client-error handler consults). */
+type ServerSocket = Socket & { readonly _httpMessage?: ServerResponse | null };
 
-/** Counts checks in progress; beyond the bound they are answered 503 `overloaded` instead of queued. */
-export class InFlightBound {
-  private inFlight = 0;
-  private readonly max: number;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  /** Takes a slot, or throws `OverloadedError`; give the slot back with `release()`. */
-  acquire(): void {
-    if (this.inFlight >= this.max) throw new OverloadedError();
-    this.inFlight += 1;
-  }
-
-  release(): void {
-    this.inFlight -= 1;
-  }
+function rawAnswer(error: NodeJS.ErrnoException): string {
+  const { status, headers, body } = errorAnswer(
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutError()
+    : error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLargeError()
+    : new MalformedRequestError(),
+  );
+  const json = JSON.stringify(body);
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${head}\r\n${json}`;
 }
 
 /**
- * Node's answer to a request it could not even parse or receive in time, in the contract's
- * error shape: 408 `request_timeout` (slow-loris), 431 `headers_too_large`, 400 `bad_request`.
+ * Node's answer to a request it could not parse or receive in time, in the contract's error
+ * shape, after which the connection is destroyed: Node's HTTP sockets are half-open, so ending
+ * only our side would leave the connection open for as long as the client likes. A malformed
+ * request pipelined behind a valid one waits until that one's answer has gone out, so it
+ * cannot replace it. `closeAfterMs` bounds a client that never reads its answer.
  */
-export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+export function answerClientError(error: NodeJS.ErrnoException, socket: ServerSocket, closeAfterMs: number): void {
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  const [status, code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'request not received in time'] as const
-    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'request headers are too large'] as const
-    : [400, 'bad_request', 'malformed HTTP request'] as const;
-  const body = JSON.stringify({ error: { code, message, details: [] } });
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  const inFlight = socket._httpMessage;
+  // A timeout belongs to the request in flight itself; a parse error to one behind it.
+  if (inFlight && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+    inFlight.once('finish', () => answerClientError(error, socket, closeAfterMs));
+    return;
+  }
+  if (inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawAnswer(error), () => socket.destroy());
+  setTimeout(() => socket.destroy(), closeAfterMs).unref();
+}
+
+/** An HTTP server that enforces `limits`; it does not listen yet. */
+export function limitedServer(listener: RequestListener, limits: ServerLimits): Server {
+  const server = createServer({
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    // Timeouts are enforced when connections are checked; check often enough for short limits.
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(limits.headersTimeoutMs / 2)),
+  }, listener);
+  server.maxConnections = limits.maxConnections;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: ServerSocket) => answerClientError(error, socket, limits.headersTimeoutMs));
+  return server;
 }

@@ -59,6 +59,13 @@ describe('caller authentication (--auth-token-file)', function () {
     }
   });
 
+  it('takes the scheme in any case, as RFC 7235 says', async () => {
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const response = await postCheck(server!.url, check, { headers: { authorization: `${scheme} ${first}` } });
+      expect(response.status, scheme).to.equal(200);
+    }
+  });
+
   it('leaves /healthz, /readyz and /metrics open', async () => {
     for (const route of ['/healthz', '/readyz', '/metrics']) expect((await getJson(server!.url, route)).status, route).to.equal(200);
   });
@@ -106,6 +113,8 @@ describe('caller authentication (--auth-token-file)', function () {
     await writeFile(empty, '# nothing yet\n');
     const none = await runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--auth-token-file', empty]);
     expect(none.code).to.equal(2);
-    expect(none.stderr).to.include('has no tokens');
+    // One clear line, not a "loaded" and a warning before the refusal.
+    expect(none.stdout.split('\n').filter((line) => line.includes('token'))).to.deep.equal([]);
+    expect(none.stderr.trim().split('\n')).to.deep.equal([`flex-auth serve: auth token file ${empty} has no tokens; refusing to start (write at least one token, one a line)`]);
   });
 });

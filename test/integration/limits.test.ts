@@ -1,38 +1,11 @@
-import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
-import { createLogger } from '../../src/logger.js';
-import { startService } from '../../src/main.js';
 import type { RunningService } from '../../src/main.js';
 import { checkFor } from '../helpers/documents.js';
 import { postCheck } from '../helpers/http.js';
 import { PRODUCTION_REGISTRY } from '../helpers/paths.js';
 import { pollUntil } from '../helpers/poll.js';
-
-/** What a raw socket received until the server closed it (or `timeoutMs` passed). */
-function collect(socket: Socket, timeoutMs = 5000): Promise<{ data: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    let data = '';
-    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk));
-    const timer = setTimeout(() => resolve({ data, closed: false }), timeoutMs);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve({ data, closed: true });
-    });
-    socket.on('error', () => {});
-  });
-}
-
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-function jsonBody(response: string): Record<string, any> {
-  return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4)) as Record<string, any>;
-}
+import { lastJsonBody, openSocket, received, startServiceWithLimits } from '../helpers/raw-http.js';
 
 const BODY = JSON.stringify(checkFor('agt-state-hub-bridge'));
 const partialRequest = (port: number) =>
@@ -44,15 +17,7 @@ describe('server limits', function () {
   const sockets: Socket[] = [];
 
   before(async () => {
-    service = await startService(
-      { host: '127.0.0.1', port: 0, registry: { kind: 'file', path: PRODUCTION_REGISTRY } },
-      {
-        logger: createLogger({ level: 'silent' }),
-        fileSource: { pollIntervalMs: 0 },
-        limits: { headersTimeoutMs: 400, requestTimeoutMs: 1500, keepAliveTimeoutMs: 300, maxInFlightChecks: 2, maxConnections: 6, maxHeaderBytes: 4096 },
-        shutdownGraceMs: 100,
-      },
-    );
+    service = await startServiceWithLimits(PRODUCTION_REGISTRY, { headersTimeoutMs: 400, requestTimeoutMs: 1500, keepAliveTimeoutMs: 300, maxConnections: 6, maxHeaderBytes: 4096 });
   });
 
   afterEach(() => {
@@ -64,89 +29,59 @@ describe('server limits', function () {
   });
 
   async function socket(): Promise<Socket> {
-    const s = await open(service.port);
+    const s = await openSocket(service.port);
     sockets.push(s);
     return s;
   }
 
   it('answers a client that never finishes its headers with 408 request_timeout and closes', async () => {
     const s = await socket();
-    const received = collect(s);
+    const answer = received(s);
     s.write('POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: app');
-    const { data, closed } = await received;
-    expect(closed).to.equal(true);
+    const { data, ended } = await answer;
+    expect(ended).to.equal(true);
     expect(data).to.match(/^HTTP\/1\.1 408 /);
-    expect(jsonBody(data).error).to.include({ code: 'request_timeout' });
+    expect(lastJsonBody(data).error).to.include({ code: 'request_timeout' });
   });
 
   it('closes a connection whose body never finishes', async () => {
     const s = await socket();
-    const received = collect(s);
+    const answer = received(s);
     s.write(partialRequest(service.port));
-    const { closed } = await received;
-    expect(closed).to.equal(true);
+    const { ended } = await answer;
+    expect(ended).to.equal(true);
   });
 
   it('closes an idle keep-alive connection after the keep-alive timeout', async () => {
     const s = await socket();
-    const received = collect(s);
+    const answer = received(s);
     s.write(`GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
-    const { data, closed } = await received;
+    const { data, ended } = await answer;
     expect(data).to.match(/^HTTP\/1\.1 200 /);
-    expect(closed).to.equal(true);
+    expect(ended).to.equal(true);
   });
 
   it('answers oversized headers with 431 headers_too_large', async () => {
     const s = await socket();
-    const received = collect(s);
+    const answer = received(s);
     s.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(8000)}\r\n\r\n`);
-    const { data } = await received;
+    const { data } = await answer;
     expect(data).to.match(/^HTTP\/1\.1 431 /);
-    expect(jsonBody(data).error).to.include({ code: 'headers_too_large' });
-  });
-
-  it('answers checks beyond the in-flight bound with 503 overloaded, and the others still complete', async () => {
-    const slow = [await socket(), await socket()];
-    const answers = slow.map((s) => collect(s));
-    for (const s of slow) s.write(partialRequest(service.port));
-    // Both are now in flight, waiting for their bodies; a third check is refused at once.
-    const refused = await postCheck(service.url, checkFor('agt-state-hub-bridge'));
-    expect(refused.status).to.equal(503);
-    expect(refused.headers.get('retry-after')).to.equal('1');
-    expect(refused.body.error).to.include({ code: 'overloaded' });
-    // Health endpoints are not behind the bound.
-    expect((await fetch(`${service.url}/healthz`)).status).to.equal(200);
-    for (const s of slow) s.end(BODY.slice(10));
-    for (const answer of await Promise.all(answers)) expect(answer.data).to.match(/^HTTP\/1\.1 200 /);
-    expect((await postCheck(service.url, checkFor('agt-state-hub-bridge'))).status).to.equal(200);
-  });
-
-  it('gives the in-flight slots back when clients go away mid-body', async () => {
-    const gone = [await socket(), await socket()];
-    for (const s of gone) s.write(partialRequest(service.port));
-    await pollUntil(() => postCheck(service.url, checkFor('agt-state-hub-bridge')).then((r) => r.status), (status) => status === 503, 'both slots taken');
-    for (const s of gone) s.destroy();
-    // With one check waiting for its body, another is answered only if both slots came back.
-    const waiting = await socket();
-    const answer = collect(waiting);
-    waiting.write(partialRequest(service.port));
-    await pollUntil(() => postCheck(service.url, checkFor('agt-state-hub-bridge')).then((r) => r.status), (status) => status === 200, 'a free slot beside the waiting check');
-    waiting.end(BODY.slice(10));
-    expect((await answer).data).to.match(/^HTTP\/1\.1 200 /);
+    expect(lastJsonBody(data).error).to.include({ code: 'headers_too_large' });
   });
 
   it('answers a body over 64 KiB with 413 and closes the connection rather than read the rest', async () => {
     const s = await socket();
-    const received = collect(s);
+    const answer = received(s);
     const big = JSON.stringify({ ...checkFor('agt-state-hub-bridge'), pad: 'x'.repeat(70 * 1024) });
     // Chunked, so the size is found while reading, not from Content-Length.
     s.write(`POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
     s.write(`${big.length.toString(16)}\r\n${big}\r\n`);
-    const { data, closed } = await received;
+    const { data, ended } = await answer;
     expect(data).to.match(/^HTTP\/1\.1 413 /);
     expect(data).to.match(/\r\nConnection: close\r\n/i);
-    expect(jsonBody(data).error).to.include({ code: 'payload_too_large' });
-    expect(closed).to.equal(true);
+    expect(lastJsonBody(data).error).to.include({ code: 'payload_too_large' });
+    expect(ended).to.equal(true);
   });
 
   it('refuses connections beyond the connection bound, and accepts again once some close', async () => {
@@ -154,11 +89,11 @@ describe('server limits', function () {
     await pollUntil(() => fetch(`${service.url}/healthz`, { headers: { connection: 'close' } }).then((r) => r.status), (status) => status === 200, 'an accepted connection');
     const held = await Promise.all(Array.from({ length: 6 }, () => socket()));
     const extra = await socket();
-    const { data, closed } = await collect(extra, 3000);
-    expect(closed).to.equal(true);
+    const { data, ended } = await received(extra, 3000);
+    expect(ended).to.equal(true);
     expect(data).to.equal('');
     // The held connections were accepted: the last one still gets an answer.
-    const last = collect(held[5]!);
+    const last = received(held[5]!);
     held[5]!.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect((await last).data).to.match(/^HTTP\/1\.1 200 /);
     for (const s of held) s.destroy();

@@ -123,6 +123,14 @@ describe('metrics (src/metrics.ts)', () => {
       expect(await samples(metrics, 'flex_auth_registry_info')).to.deep.equal([]);
       expect(await samples(metrics, 'flex_auth_decisions_total')).to.deep.equal([]);
       expect(await histogramCount(metrics)).to.equal(0);
+      expect(await samples(metrics, 'flex_auth_decision_log_failures_total')).to.deep.equal([{ labels: {}, value: 0 }]);
+    });
+
+    it('counts checks refused because their decision line could not be written, with no labels', async () => {
+      const metrics = new Metrics('file');
+      metrics.recordDecisionLogFailure();
+      metrics.recordDecisionLogFailure();
+      expect(await samples(metrics, 'flex_auth_decision_log_failures_total')).to.deep.equal([{ labels: {}, value: 2 }]);
     });
 
     it('keeps its own counters: two instances in one process share nothing', async () => {

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { RegistryUnavailableError } from '../errors.js';
 
 /** GET /healthz: the process serves (liveness); says nothing about the registry. */

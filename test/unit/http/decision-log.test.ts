@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DecisionLog } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
@@ -146,11 +147,23 @@ describe('the decision log', () => {
     expect(told).to.deep.equal(['a', 'b']);
   });
 
-  it('writes nothing and holds nothing back when the level is above info', () => {
-    const { logger, lines } = capture('warn');
-    const told: boolean[] = [];
-    new DecisionLog(logger).append(RECORD, (ok) => told.push(ok));
-    expect(told).to.deep.equal([true]);
-    expect(lines).to.deep.equal([]);
+  for (const level of ['warn', 'error', 'fatal', 'silent']) {
+    it(`writes the line at level info even when the logger's level is ${level}: the level governs operational lines only`, async () => {
+      const { logger, lines } = capture(level);
+      logger.info('an operational line the level holds back');
+      expect(await logged(new DecisionLog(logger), RECORD)).to.equal(true);
+      expect(lines).to.have.length(1);
+      expect(JSON.parse(lines[0]!)).to.include({ level: 'info', msg: 'decision', request_id: RECORD.requestId });
+    });
+  }
+
+  it('answers false for every line once the destination reports an error, as pino\'s stdout does on EPIPE', async () => {
+    const destination = Object.assign(new EventEmitter(), { write: (_text: string) => true });
+    const log = new DecisionLog(createLogger({ destination }));
+    expect(await logged(log, RECORD)).to.equal(true);
+    // What pino's stdout stream does on EPIPE: an error event, then every write a silent no-op.
+    destination.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(await logged(log, RECORD)).to.equal(false);
+    expect(await logged(log, RECORD)).to.equal(false);
   });
 });

@@ -1,0 +1,18 @@
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { RegistryStore } from '../registry/store.js';
+import type { BearerTokens } from './auth.js';
+import type { ServerLimits } from './limits.js';
+
+/** What the HTTP layer needs from the service, for both lanes; its own module so no lane imports `app.ts`. */
+export interface AppDeps {
+  readonly store: RegistryStore;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** True once shutdown has begun: /readyz then answers 503 so traffic moves elsewhere. */
+  readonly isDraining: () => boolean;
+  /** The callers' current tokens when caller authentication is on; /v1/check then needs one. */
+  readonly tokens?: () => BearerTokens;
+  /** Default: DEFAULT_LIMITS (only the body limit applies here; the server enforces the rest). */
+  readonly limits?: ServerLimits;
+}

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { FlexAuthError, InvalidRequestError } from '../../../src/core/errors.js';
+import { errorAnswer, MAX_DETAILS, MethodNotAllowedError, PayloadTooLargeError } from '../../../src/http/errors.js';
+
+const details = (count: number) => Array.from({ length: count }, (_, i) => ({ path: `k${i}`, message: 'is not allowed' }));
+
+describe('the one error mapping (src/http/errors.ts)', () => {
+  it('keeps an exposed error\'s status, code, message, details and headers', () => {
+    expect(errorAnswer(new InvalidRequestError('bad', details(2)))).to.deep.equal({
+      status: 400, headers: [], body: { error: { code: 'invalid_request', message: 'bad', details: details(2) } },
+    });
+    expect(errorAnswer(new MethodNotAllowedError('PUT', '/v1/check', 'POST')).headers).to.deep.equal(['Allow', 'POST']);
+    expect(errorAnswer(new PayloadTooLargeError(10)).headers).to.deep.equal(['Connection', 'close']);
+  });
+
+  it(`lists at most ${MAX_DETAILS} details and says in the message how many more there were`, () => {
+    expect(errorAnswer(new InvalidRequestError('bad', details(MAX_DETAILS))).body.error).to.deep.equal({ code: 'invalid_request', message: 'bad', details: details(MAX_DETAILS) });
+    for (const count of [MAX_DETAILS + 1, 30_001]) {
+      const { error } = errorAnswer(new InvalidRequestError('bad', details(count))).body;
+      expect(error.details).to.deep.equal(details(MAX_DETAILS));
+      expect(error.message).to.equal(`bad (${count - MAX_DETAILS} more not shown)`);
+    }
+  });
+
+  it('answers anything else as a generic 500 that shows nothing of the error', () => {
+    for (const error of [new Error('secret detail'), 'a string', undefined, new FlexAuthError('store_broken', 500, 'secret detail', details(1))]) {
+      const answer = errorAnswer(error);
+      expect(answer.status).to.equal(500);
+      expect(answer.body.error.message).to.equal('internal error');
+      expect(answer.body.error.details).to.deep.equal([]);
+      expect(JSON.stringify(answer)).not.to.include('secret');
+    }
+  });
+});
