@@ -60,6 +60,26 @@ async function containerLogs(name: string): Promise<string> {
   return `${logs.stdout}${logs.stderr}`;
 }
 
+/**
+ * Polls the container's /readyz until `done` holds; fails at once, with the container's logs,
+ * when the container has exited, and with them too on a timeout.
+ */
+async function readyzUntil(server: Running, done: (r: HttpResult) => boolean, description: string, timeoutMs = 60_000): Promise<HttpResult> {
+  const probe = async (): Promise<HttpResult | string> => {
+    try {
+      return await getJson(server.url, '/readyz');
+    } catch (error) {
+      const state = (await mustPodman(['inspect', '--format', '{{.State.Status}} (exit code {{.State.ExitCode}})', server.name])).trim();
+      if (!state.startsWith('running')) return state;
+      throw error;
+    }
+  };
+  const result = await pollUntil(probe, (r) => typeof r === 'string' || done(r), description, { timeoutMs, intervalMs: 200 })
+    .catch(async (error: Error) => { throw new Error(`${error.message}\n${await containerLogs(server.name)}`); });
+  if (typeof result === 'string') throw new Error(`the container ${result} while waiting for ${description}:\n${await containerLogs(server.name)}`);
+  return result;
+}
+
 /** pid 1 of the container, as the kernel sees it: uid, capabilities, no_new_privs. */
 async function processStatus(name: string): Promise<Record<string, string>> {
   const status = await mustPodman(['exec', name, 'cat', '/proc/1/status']);
@@ -135,8 +155,7 @@ describe('the container image, built from the Dockerfile and run as the Helm cha
       const name = containerName('embedded');
       started.push(name);
       server = await startContainer(name, pod, [], []);
-      const ready = await pollUntil(() => getJson(server.url, '/readyz'), (r: HttpResult) => r.status === 200, '/readyz 200', { timeoutMs: 60_000, intervalMs: 200 })
-        .catch(async (error: Error) => { throw new Error(`${error.message}\n${await containerLogs(name)}`); });
+      const ready = await readyzUntil(server, (r) => r.status === 200, '/readyz 200');
       const embedded = JSON.parse(await readFile(PRODUCTION_REGISTRY, 'utf8')) as unknown;
       expect(ready.body).to.include({ ready: true, source: 'embedded:examples/ops-warden/production_registry_snapshot.json', revision: expectedRevision(embedded) });
       expect((await postCheck(server.url, checkFor('agt-state-hub-bridge'))).body.allow).to.equal(true);
@@ -158,8 +177,7 @@ describe('the container image, built from the Dockerfile and run as the Helm cha
     let registry: Record<string, any>;
     const ready = () => getJson(server.url, '/readyz');
     const servedRevision = (revision: string) =>
-      pollUntil(ready, (r) => r.body?.revision === revision, `revision ${revision} in /readyz`, { timeoutMs: 60_000, intervalMs: 200 })
-        .catch(async (error: Error) => { throw new Error(`${error.message}\n${await containerLogs(server.name)}`); });
+      readyzUntil(server, (r) => r.body?.revision === revision, `revision ${revision} in /readyz`);
 
     it('serves the chart\'s registry with the ServiceAccount token mounted where Kubernetes mounts it', async () => {
       expect(pod.automountServiceAccountToken).to.equal(true);
