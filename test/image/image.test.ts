@@ -36,7 +36,7 @@ async function must(command: string, args: string[], options: { stdin?: string; 
   return result.stdout;
 }
 
-/** Every file below `dir` (relative paths), skipping nothing: what a build context without .dockerignore would send. */
+/** Every file below root/relative, as paths relative to root: what a build context without .dockerignore would send of it. */
 async function filesUnder(root: string, relative: string): Promise<string[]> {
   const entries = await readdir(path.join(root, relative), { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
@@ -129,6 +129,7 @@ describe('the container image, built from the Dockerfile and run as the Helm cha
 
   after(async () => {
     for (const name of started) await podman(['rm', '--force', '--time', '0', name]);
+    // IMAGE stays, with its build layers: the next run's build reuses them.
     await podman(['rmi', '--force', PROBE_IMAGE]);
     await removeDir(dir);
   });
