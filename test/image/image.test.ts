@@ -1,11 +1,14 @@
 import { copyFile, chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, checkFor, expectedRevision, getJson, makeTempDir, pollUntil, postCheck,
-  removeDir, runCommand as run,
-} from '../integration/helpers.js';
-import type { HttpResult } from '../integration/helpers.js';
+import { makeTempDir, removeDir } from '../helpers/files.js';
+import { checkFor } from '../helpers/documents.js';
+import { getJson, postCheck } from '../helpers/http.js';
+import type { HttpResult } from '../helpers/http.js';
+import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { pollUntil } from '../helpers/poll.js';
+import { runCommand as run } from '../helpers/process.js';
+import { expectedRevision } from '../helpers/revision.js';
 import { PODMAN_ULIMITS, mustPodman, podRun, podman } from './pod-spec.js';
 import type { PodRun } from './pod-spec.js';
 

@@ -1,5 +1,5 @@
-import { runCommand } from '../integration/helpers.js';
-import type { CommandResult } from '../integration/helpers.js';
+import { runCommand } from '../helpers/process.js';
+import type { CommandResult } from '../helpers/process.js';
 
 /**
  * `podman run` the way a kubelet would run a pod spec's first container: the pod's and the
