@@ -58,6 +58,13 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** Equal lists, element by element: sorted lists, or group lists that kept their order. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function added(before: readonly string[], after: readonly string[]): string[] {
   const had = new Set(before);
   return after.filter((value) => !had.has(value));
@@ -87,7 +94,16 @@ export function diffAccess(before: RegistryAccess, after: RegistryAccess): Regis
     return same;
   };
   const sameSubjects = (a: ActorAccess, b: ActorAccess): boolean =>
-    sameSet(a.direct, b.direct) && sameSet(new Set(a.groups), new Set(b.groups)) && a.groups.every(sameGroup);
+    sameSet(a.direct, b.direct) &&
+    (sameList(a.groups, b.groups) || sameSet(new Set(a.groups), new Set(b.groups))) &&
+    a.groups.every(sameGroup);
+  const listChanges = (name: string, before: readonly string[], after: readonly string[], more: ChangeKind, fewer: ChangeKind) => {
+    if (sameList(before, after)) return;
+    const gained = added(before, after);
+    const lost = added(after, before);
+    if (gained.length > 0) push(name, more, gained);
+    if (lost.length > 0) push(name, fewer, lost);
+  };
 
   const names = new Set([...before.actors.keys(), ...after.actors.keys()]);
   for (const name of [...names].sort()) {
@@ -110,12 +126,8 @@ export function diffAccess(before: RegistryAccess, after: RegistryAccess): Regis
       if (gained.length > 0) push(name, 'subjects_added', gained);
       if (lost.length > 0) push(name, 'subjects_removed', lost);
     }
-    const actions = [added(old.actions, now.actions), added(now.actions, old.actions)];
-    if (actions[0]!.length > 0) push(name, 'actions_added', actions[0]!);
-    if (actions[1]!.length > 0) push(name, 'actions_removed', actions[1]!);
-    const principals = [added(old.principals, now.principals), added(now.principals, old.principals)];
-    if (principals[0]!.length > 0) push(name, 'principals_added', principals[0]!);
-    if (principals[1]!.length > 0) push(name, 'principals_removed', principals[1]!);
+    listChanges(name, old.actions, now.actions, 'actions_added', 'actions_removed');
+    listChanges(name, old.principals, now.principals, 'principals_added', 'principals_removed');
     const ttl = (bound: 'max' | 'min' | 'default', up: ChangeKind, down: ChangeKind) => {
       if (old.ttl[bound] !== now.ttl[bound]) {
         push(name, now.ttl[bound] > old.ttl[bound] ? up : down, [formatDuration(old.ttl[bound]), formatDuration(now.ttl[bound])]);
