@@ -109,11 +109,13 @@ export class TestFileError extends Error {
 
 /** Parses a test file (JSON or YAML; YAML is a superset) and validates it completely. */
 export function parseTestFile(file: string, source: string): TestFile {
-  const document = parseDocument(source, { uniqueKeys: true, prettyErrors: false });
+  // prettyErrors adds each error's line and column (and a source excerpt, left out here).
+  const document = parseDocument(source, { uniqueKeys: true, prettyErrors: true });
   if (document.errors.length > 0) {
     throw new TestFileError(file, document.errors.map((e) => {
       const at = e.linePos?.[0];
-      return { path: '', message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}` };
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '');
+      return { path: '', message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}` };
     }));
   }
   const body: unknown = document.toJS();
