@@ -3,7 +3,7 @@ import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import { loadAccess } from '../registry/access.js';
 import type { RegistryAccess } from '../registry/access.js';
 import { diffAccess } from '../registry/diff.js';
-import type { RegistryDiff } from '../registry/diff.js';
+import type { AccessChange, RegistryDiff } from '../registry/diff.js';
 import { EXIT, printJson, readInput, UsageError } from './io.js';
 
 export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
@@ -18,13 +18,19 @@ export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
 /** Exit code when the change grants more access than before. */
 const EXIT_WIDENING = 3;
 
+/** What a change does to access, for people: an added disabled actor or a new type grants nothing, takes nothing. */
+function label(change: AccessChange): string {
+  if (change.widening) return 'WIDENS ';
+  return change.change === 'actor_added' || change.change === 'type_changed' ? 'changes' : 'narrows';
+}
+
 function text(diff: RegistryDiff): string {
   const lines = [`flex-auth diff ${diff.from} -> ${diff.to}`];
   for (const change of diff.changes) {
     const values = change.values.length === 0 ? '' : change.change.startsWith('ttl_') || change.change === 'type_changed'
       ? `: ${change.values.join(' -> ')}`
       : `:\n${change.values.map((value) => `      ${value}`).join('\n')}`;
-    lines.push(`  ${change.widening ? 'WIDENS ' : 'narrows'} ${change.actor} ${change.change}${values}`);
+    lines.push(`  ${label(change)} ${change.actor} ${change.change}${values}`);
   }
   const widening = diff.changes.filter((c) => c.widening).length;
   const count = diff.changes.length;
