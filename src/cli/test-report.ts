@@ -59,7 +59,7 @@ export function textReport(results: readonly FileResult[]): string {
 /** Characters XML 1.0 cannot carry at all, even escaped: dropped rather than break the report. */
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
-/** Text safe in XML content and in double- or single-quoted attributes. */
+/** Text safe in XML content: a carriage return is a reference, or a parser would turn it into a newline. */
 export function xmlEscape(value: string): string {
   return value
     .replace(NOT_XML, '')
@@ -67,7 +67,13 @@ export function xmlEscape(value: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+    .replace(/'/g, '&apos;')
+    .replace(/\r/g, '&#13;');
+}
+
+/** Text safe in an attribute: tabs and newlines too are references, or a parser would make them spaces. */
+function xmlAttribute(value: string): string {
+  return xmlEscape(value).replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
 }
 
 /**
@@ -82,12 +88,12 @@ export function junitReport(results: readonly FileResult[]): string {
     `<testsuites name="flex-auth test" tests="${all.length}" failures="${failures}" errors="0">`,
   ];
   for (const result of results) {
-    const file = xmlEscape(result.file);
+    const file = xmlAttribute(result.file);
     const failed = result.cases.filter((c) => !c.passed).length;
     lines.push(`  <testsuite name="${file}" tests="${result.cases.length}" failures="${failed}" errors="0" skipped="0">`);
-    lines.push(`    <properties><property name="target" value="${xmlEscape(result.target)}"/></properties>`);
+    lines.push(`    <properties><property name="target" value="${xmlAttribute(result.target)}"/></properties>`);
     for (const c of result.cases) {
-      const open = `    <testcase classname="${file}" name="${xmlEscape(c.name)}"`;
+      const open = `    <testcase classname="${file}" name="${xmlAttribute(c.name)}"`;
       if (c.passed) {
         lines.push(`${open}/>`);
         continue;
@@ -96,7 +102,7 @@ export function junitReport(results: readonly FileResult[]): string {
       const actual = describeActual(c.actual);
       lines.push(
         `${open}>`,
-        `      <failure message="${xmlEscape(`expected ${expected}, got ${actual}`)}" type="decision_mismatch">${xmlEscape(`expected: ${expected}\nactual:   ${actual}`)}</failure>`,
+        `      <failure message="${xmlAttribute(`expected ${expected}, got ${actual}`)}" type="decision_mismatch">${xmlEscape(`expected: ${expected}\nactual:   ${actual}`)}</failure>`,
         '    </testcase>',
       );
     }
