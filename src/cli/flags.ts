@@ -11,16 +11,17 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/**
- * The flag a command's usage text names that is closest to a misspelt one, or undefined
- * when none is close enough to be a plausible typo.
- */
-export function closestFlag(given: string, usage: string): string | undefined {
-  const known = [...new Set(usage.match(/--[a-z][a-z-]*/g) ?? [])];
-  let best: { flag: string; distance: number } | undefined;
-  for (const flag of known) {
-    const distance = editDistance(given, flag);
-    if (best === undefined || distance < best.distance) best = { flag, distance };
+/** The candidate closest to a misspelt word, or undefined when none is close enough to be a typo. */
+export function closest(given: string, candidates: readonly string[]): string | undefined {
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(given, candidate);
+    if (best === undefined || distance < best.distance) best = { candidate, distance };
   }
-  return best && best.distance <= Math.max(2, Math.floor(given.length / 3)) ? best.flag : undefined;
+  return best && best.distance <= Math.max(2, Math.floor(given.length / 3)) ? best.candidate : undefined;
+}
+
+/** The flags a command's usage text names (`--registry`, ...). */
+export function flagsOf(usage: string): string[] {
+  return [...new Set(usage.match(/--[a-z][a-z-]*/g) ?? [])];
 }

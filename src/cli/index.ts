@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { closestFlag } from './flags.js';
+import { closest, flagsOf } from './flags.js';
 import { EXIT, UsageError } from './io.js';
 
 interface Command {
@@ -60,8 +60,8 @@ function version(): string {
 function flagMessage(error: Error & { code?: string }, usage: string): string {
   if (error.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return error.message;
   const given = /^Unknown option '([^']+)'/.exec(error.message)?.[1] ?? '';
-  const closest = closestFlag(given, usage);
-  return `unknown option ${given}${closest ? ` (did you mean ${closest}?)` : ''}`;
+  const meant = closest(given, flagsOf(usage));
+  return `unknown option ${given}${meant ? ` (did you mean ${meant}?)` : ''}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -78,7 +78,8 @@ async function main(argv: string[]): Promise<number> {
   const commandName = wantsHelp ? args[0]! : name;
   const entry = COMMANDS[commandName];
   if (!entry) {
-    process.stderr.write(`flex-auth: unknown command ${commandName}\n\n${USAGE}\n`);
+    const meant = closest(commandName, Object.keys(COMMANDS));
+    process.stderr.write(`flex-auth: unknown command ${commandName}${meant ? ` (did you mean ${meant}?)` : ''}\n\n${USAGE}\n`);
     return EXIT.badInput;
   }
   const command = await entry.load();

@@ -87,7 +87,9 @@ describe('cli messages', function () {
       expect(help.stdout, command).to.equal(flag.stdout);
       expect(help.stdout, command).to.match(new RegExp(`^flex-auth ${command} `));
     }
-    expect((await runCli(['help', 'sevre'])).code).to.equal(2);
+    const typo = await runCli(['help', 'sevre']);
+    expect(typo.code).to.equal(2);
+    expect(typo.stderr.split('\n')[0]).to.equal('flex-auth: unknown command sevre (did you mean serve?)');
   });
 
   it('validate documents its exit codes, 2 included', async () => {
