@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DENY_REASONS } from '../core/types.js';
-import { FlexAuthClient, firstToken } from '../client/flex-auth-client.js';
 import type { CheckOutcome } from '../client/flex-auth-client.js';
-import { EXIT, InputError, readInput, UsageError } from './io.js';
+import { EXIT, UsageError } from './io.js';
+import { liveClient } from './live-client.js';
 
 export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000]
                 [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...
@@ -63,16 +63,10 @@ export async function smoke(args: string[]): Promise<number> {
     },
   });
   if (!values.url) throw new UsageError('--url URL is required');
-  if (!/^https?:\/\/[^\s]+$/.test(values.url)) throw new UsageError(`--url must be an http(s) URL (got ${values.url})`);
-  const timeoutMs = Number(values['timeout-ms']);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-ms must be a positive whole number');
   const actor = values.actor;
   const subject = values.subject ?? actor;
   const denials = values['expect-deny'].map(expectedDeny);
-  const tokenFile = values['token-file'];
-  // Read now only to refuse a bad file up front; the client reads it again for every call.
-  if (tokenFile !== undefined && firstToken(await readInput(tokenFile)) === undefined) throw new InputError(`--token-file ${tokenFile} has no token`);
-  const client = new FlexAuthClient({ baseUrl: values.url, timeoutMs, ...(tokenFile === undefined ? {} : { tokenFile }) });
+  const client = await liveClient(values.url, values['timeout-ms'], values['token-file']);
   const request = (resource: string, ttl?: string) => ({
     subject: { id: subject }, action: 'sign', resource: { type: 'ssh_actor', id: resource },
     ...(ttl ? { context: { ttl } } : {}),

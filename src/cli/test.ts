@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
-import { FlexAuthClient, firstToken } from '../client/flex-auth-client.js';
-import type { CheckInput } from '../client/flex-auth-client.js';
+import type { CheckInput, FlexAuthClient } from '../client/flex-auth-client.js';
 import { decide } from '../core/decide.js';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import type { Grant } from '../core/types.js';
 import { loadRegistry } from '../registry/load.js';
 import type { CompiledRegistry } from '../registry/compiled-registry.js';
+import { liveClient } from './live-client.js';
 import { junitReport, textReport } from './test-report.js';
 import type { Actual, CaseResult, FileResult } from './test-report.js';
 import { EXIT, InputError, printJson, readInput, UsageError } from './io.js';
@@ -116,18 +116,13 @@ export async function test(args: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('give at least one test file');
   if (values.registry !== undefined && values.url !== undefined) throw new UsageError('give either --registry or --url, not both');
   if (!['text', 'json', 'junit'].includes(values.format)) throw new UsageError(`--format must be text, json or junit (got ${values.format})`);
-  if (values.url !== undefined && !/^https?:\/\/[^\s]+$/.test(values.url)) throw new UsageError(`--url must be an http(s) URL (got ${values.url})`);
   if (values['token-file'] !== undefined && values.url === undefined) throw new UsageError('--token-file goes with --url');
-  const timeoutMs = Number(values['timeout-ms']);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-ms must be a positive whole number');
 
+  const client = values.url === undefined ? undefined : await liveClient(values.url, values['timeout-ms'], values['token-file']);
   const files = await loadFiles(positionals);
   const results: FileResult[] = [];
-  if (values.url !== undefined) {
-    const tokenFile = values['token-file'];
-    if (tokenFile !== undefined && firstToken(await readInput(tokenFile)) === undefined) throw new InputError(`--token-file ${tokenFile} has no token`);
-    const client = new FlexAuthClient({ baseUrl: values.url, timeoutMs, ...(tokenFile === undefined ? {} : { tokenFile }) });
-    for (const file of files) results.push(await runFile(file, values.url, online(client)));
+  if (client !== undefined) {
+    for (const file of files) results.push(await runFile(file, values.url!, online(client)));
   } else {
     const missing = files.filter((file) => values.registry === undefined && file.registry === undefined);
     if (missing.length > 0) {
