@@ -21,7 +21,12 @@ export async function check(args: string[]): Promise<number> {
   if (positionals.length > 1) throw new UsageError('give at most one request file (or - for stdin)');
 
   const registryText = await readInput(values.registry);
-  const requestText = await readInput(positionals[0] ?? '-');
+  const requestPath = positionals[0] ?? '-';
+  // Someone who typed `check --registry X` at a prompt would otherwise see nothing happen.
+  if (requestPath === '-' && process.stdin.isTTY) {
+    process.stderr.write('flex-auth check: waiting for a check request (JSON) on stdin; end it with Ctrl-D\n');
+  }
+  const requestText = await readInput(requestPath);
   try {
     const registry = loadRegistry(registryText);
     const decision = decide(registry, parseCheckRequestText(requestText), { explain: values.explain });

@@ -23,21 +23,36 @@ const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const CONFIGMAP_NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const CONFIGMAP_KEY_PATTERN = /^[-._a-zA-Z0-9]{1,253}$/;
 
-function registryLocation(file: string | undefined, configMap: string | undefined, key: string): RegistryLocation {
+function registryLocation(file: Setting | undefined, configMap: Setting | undefined, key: Setting): RegistryLocation {
   if (file !== undefined && configMap !== undefined) {
-    throw new UsageError('give either --registry-file or --registry-configmap, not both');
+    throw new UsageError(`give either ${file.name} or ${configMap.name}, not both`);
   }
   if (file !== undefined) {
-    if (file === '') throw new UsageError('--registry-file must not be empty');
-    return { kind: 'file', path: file };
+    if (file.value === '') throw new UsageError(`${file.name} must not be empty`);
+    return { kind: 'file', path: file.value };
   }
   if (configMap === undefined) return { kind: 'embedded' };
-  const [namespace = '', name = '', ...rest] = configMap.split('/');
+  const [namespace = '', name = '', ...rest] = configMap.value.split('/');
   if (rest.length > 0 || !NAMESPACE_PATTERN.test(namespace) || !CONFIGMAP_NAME_PATTERN.test(name)) {
-    throw new UsageError(`--registry-configmap must be NAMESPACE/NAME, such as flex-auth/flex-auth-registry (got ${configMap})`);
+    throw new UsageError(`${configMap.name} must be NAMESPACE/NAME, such as flex-auth/flex-auth-registry (got ${configMap.value})`);
   }
-  if (!CONFIGMAP_KEY_PATTERN.test(key)) throw new UsageError(`--registry-key must be a ConfigMap key such as registry.json (got ${key})`);
-  return { kind: 'configmap', namespace, name, key };
+  if (!CONFIGMAP_KEY_PATTERN.test(key.value)) throw new UsageError(`${key.name} must be a ConfigMap key such as registry.json (got ${key.value})`);
+  return { kind: 'configmap', namespace, name, key: key.value };
+}
+
+/** A setting's value and the name the user gave it by (`--port` or `FLEX_AUTH_PORT`), for messages. */
+interface Setting {
+  readonly value: string;
+  readonly name: string;
+}
+
+function setting(flag: string, flagValue: string | undefined, envName: string, env: NodeJS.ProcessEnv, fallback: string): Setting;
+function setting(flag: string, flagValue: string | undefined, envName: string, env: NodeJS.ProcessEnv): Setting | undefined;
+function setting(flag: string, flagValue: string | undefined, envName: string, env: NodeJS.ProcessEnv, fallback?: string): Setting | undefined {
+  if (flagValue !== undefined) return { value: flagValue, name: flag };
+  const fromEnv = env[envName];
+  if (fromEnv !== undefined) return { value: fromEnv, name: envName };
+  return fallback === undefined ? undefined : { value: fallback, name: flag };
 }
 
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
@@ -57,26 +72,30 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
     },
   });
   const host = values.host ?? env.FLEX_AUTH_HOST ?? '0.0.0.0';
-  const portText = values.port ?? env.FLEX_AUTH_PORT ?? '8080';
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a whole number from 0 to 65535 (got ${portText})`);
+  const portSetting = setting('--port', values.port, 'FLEX_AUTH_PORT', env, '8080');
+  const port = Number(portSetting.value);
+  if (!/^\d+$/.test(portSetting.value) || port > 65535) {
+    throw new UsageError(`${portSetting.name} must be a whole number from 0 to 65535 (got ${portSetting.value})`);
+  }
+  const file = setting('--registry-file', values['registry-file'], 'FLEX_AUTH_REGISTRY_FILE', env);
+  const configMap = setting('--registry-configmap', values['registry-configmap'], 'FLEX_AUTH_REGISTRY_CONFIGMAP', env);
   // A flag for one source overrides the environment's setting for the other.
-  const fileFlag = values['registry-file'];
-  const configMapFlag = values['registry-configmap'];
-  const fromFlags = fileFlag !== undefined || configMapFlag !== undefined;
+  const fromFlags = file?.name.startsWith('--') === true || configMap?.name.startsWith('--') === true;
+  const onlyFlag = (given: Setting | undefined) => (given?.name.startsWith('--') ? given : undefined);
   const registry = registryLocation(
-    fromFlags ? fileFlag : env.FLEX_AUTH_REGISTRY_FILE,
-    fromFlags ? configMapFlag : env.FLEX_AUTH_REGISTRY_CONFIGMAP,
-    values['registry-key'] ?? env.FLEX_AUTH_REGISTRY_KEY ?? 'registry.json',
+    fromFlags ? onlyFlag(file) : file,
+    fromFlags ? onlyFlag(configMap) : configMap,
+    setting('--registry-key', values['registry-key'], 'FLEX_AUTH_REGISTRY_KEY', env, 'registry.json'),
   );
-  const authTokenFile = values['auth-token-file'] ?? env.FLEX_AUTH_AUTH_TOKEN_FILE;
-  if (authTokenFile === '') throw new UsageError('--auth-token-file must not be empty');
-  const delayText = values['shutdown-delay'] ?? env.FLEX_AUTH_SHUTDOWN_DELAY ?? '0';
+  const authTokenFile = setting('--auth-token-file', values['auth-token-file'], 'FLEX_AUTH_AUTH_TOKEN_FILE', env);
+  if (authTokenFile?.value === '') throw new UsageError(`${authTokenFile.name} must not be empty`);
+  const delaySetting = setting('--shutdown-delay', values['shutdown-delay'], 'FLEX_AUTH_SHUTDOWN_DELAY', env, '0');
+  const delayText = delaySetting.value;
   const delay = /^0s?$/.test(delayText) ? { ok: true as const, seconds: 0 } : parseDuration(/^\d+$/.test(delayText) ? Number(delayText) : delayText);
-  if (!delay.ok || delay.seconds > 300) throw new UsageError(`--shutdown-delay must be a duration from 0s to 5m (got ${delayText})`);
+  if (!delay.ok || delay.seconds > 300) throw new UsageError(`${delaySetting.name} must be a duration from 0s to 5m (got ${delayText})`);
   return {
     host, port, registry,
-    ...(authTokenFile === undefined ? {} : { authTokenFile }),
+    ...(authTokenFile === undefined ? {} : { authTokenFile: authTokenFile.value }),
     shutdownDelayMs: delay.seconds * 1000,
   };
 }

@@ -1,15 +1,23 @@
 import { parseArgs } from 'node:util';
-import { FlexAuthClient } from '../client/flex-auth-client.js';
+import { DENY_REASONS } from '../core/types.js';
 import type { CheckOutcome } from '../client/flex-auth-client.js';
-import { EXIT, readInput, UsageError } from './io.js';
+import { EXIT, UsageError } from './io.js';
+import { liveClient } from './live-client.js';
 
-export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000] [--token-file PATH]
+export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000]
+                [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...
 
-  The operator's pre-flight against a running flex-auth: /healthz, one allow for the actor
-  (the subject defaults to the actor's name), a ttl_out_of_bounds denial (ttl 999h) and an
-  unknown_actor_resource denial. Prints non-secret evidence (decision ids, reasons, actor
-  names); exit 0 only if every expectation held. --token-file: a file whose first token line
-  is sent as the bearer token, for a flex-auth that requires one.`;
+  The operator's pre-flight against a running flex-auth: /healthz, the registry source and
+  revision it serves (from /v1/registry), one allow for the actor (the subject defaults to
+  the actor's name), a ttl_out_of_bounds denial (ttl 999h) and an unknown_actor_resource
+  denial. Prints non-secret evidence (decision ids, reasons, actor names); exit 0 only if
+  every expectation held, 1 if one did not, 2 on a usage error.
+
+  --expect-revision REV        fail unless flex-auth serves this registry revision
+  --expect-deny ACTOR[:REASON] also expect a denial for ACTOR signed by its own name, with
+                               REASON if given (actor_disabled after disabling it); repeatable
+  --token-file PATH            a file whose first token line is sent as the bearer token, for
+                               a flex-auth that requires one; read again for every call`;
 
 /** Far above any sane certificate lifetime, so a registry that allows it is misconfigured. */
 const TOO_LONG_TTL = '999h';
@@ -22,10 +30,17 @@ interface Step {
   readonly evidence: string;
 }
 
-function firstToken(text: string): string {
-  const token = text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
-  if (!token) throw new UsageError('--token-file has no token');
-  return token;
+interface ExpectedDeny {
+  readonly actor: string;
+  readonly reason: string | undefined;
+}
+
+function expectedDeny(value: string): ExpectedDeny {
+  const [actor = '', reason, ...rest] = value.split(':');
+  if (actor === '' || rest.length > 0 || (reason !== undefined && !(DENY_REASONS as readonly string[]).includes(reason))) {
+    throw new UsageError(`--expect-deny must be ACTOR or ACTOR:REASON, REASON one of ${DENY_REASONS.join(', ')} (got ${value})`);
+  }
+  return { actor, reason };
 }
 
 function describe(outcome: CheckOutcome): string {
@@ -43,16 +58,15 @@ export async function smoke(args: string[]): Promise<number> {
       subject: { type: 'string' },
       'timeout-ms': { type: 'string', default: '2000' },
       'token-file': { type: 'string' },
+      'expect-revision': { type: 'string' },
+      'expect-deny': { type: 'string', multiple: true, default: [] },
     },
   });
   if (!values.url) throw new UsageError('--url URL is required');
-  if (!/^https?:\/\/[^\s]+$/.test(values.url)) throw new UsageError(`--url must be an http(s) URL (got ${values.url})`);
-  const timeoutMs = Number(values['timeout-ms']);
-  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout-ms must be a positive whole number');
   const actor = values.actor;
   const subject = values.subject ?? actor;
-  const token = values['token-file'] === undefined ? undefined : firstToken(await readInput(values['token-file']));
-  const client = new FlexAuthClient({ baseUrl: values.url, timeoutMs, ...(token ? { token } : {}) });
+  const denials = values['expect-deny'].map(expectedDeny);
+  const client = await liveClient(values.url, values['timeout-ms'], values['token-file']);
   const request = (resource: string, ttl?: string) => ({
     subject: { id: subject }, action: 'sign', resource: { type: 'ssh_actor', id: resource },
     ...(ttl ? { context: { ttl } } : {}),
@@ -62,16 +76,30 @@ export async function smoke(args: string[]): Promise<number> {
   const health = await client.healthy();
   steps.push({ name: 'healthz', ok: health.ok, evidence: health.detail });
   if (health.ok) {
+    const registry = await client.registry();
+    const expected = values['expect-revision'];
+    steps.push({
+      name: 'registry',
+      ok: registry.ok && (expected === undefined || registry.revision === expected),
+      evidence: !registry.ok ? registry.detail
+        : `source=${registry.source} revision=${registry.revision}${expected === undefined || registry.revision === expected ? '' : ` (expected ${expected})`}`,
+    });
     const allow = await client.check(request(actor), { requestId: 'flex-auth-smoke-allow' });
     steps.push({ name: `allow ${actor} for ${subject}`, ok: allow.allow, evidence: describe(allow) });
     const tooLong = await client.check(request(actor, TOO_LONG_TTL), { requestId: 'flex-auth-smoke-ttl' });
     steps.push({ name: `deny ${actor} ttl ${TOO_LONG_TTL}`, ok: !tooLong.allow && tooLong.reason === 'ttl_out_of_bounds', evidence: describe(tooLong) });
     const unknown = await client.check(request(UNREGISTERED_ACTOR), { requestId: 'flex-auth-smoke-unknown' });
     steps.push({ name: `deny ${UNREGISTERED_ACTOR}`, ok: !unknown.allow && unknown.reason === 'unknown_actor_resource', evidence: describe(unknown) });
+    for (const [i, denial] of denials.entries()) {
+      const outcome = await client.check({ ...request(denial.actor), subject: { id: denial.actor } }, { requestId: `flex-auth-smoke-deny-${i + 1}` });
+      // Only a decision counts: a client-side failure (timeout, no token) proves nothing about the registry.
+      const ok = !outcome.allow && outcome.decisionId !== undefined && (denial.reason === undefined || outcome.reason === denial.reason);
+      steps.push({ name: `deny ${denial.actor}${denial.reason ? ` with ${denial.reason}` : ''}`, ok, evidence: describe(outcome) });
+    }
   }
 
   for (const step of steps) process.stdout.write(`${step.ok ? 'ok  ' : 'FAIL'} ${step.name}: ${step.evidence}\n`);
-  const passed = steps.length === 4 && steps.every((step) => step.ok);
+  const passed = steps.length === 5 + denials.length && steps.every((step) => step.ok);
   process.stdout.write(passed ? `smoke passed against ${values.url}\n` : `smoke FAILED against ${values.url}\n`);
   return passed ? EXIT.ok : EXIT.negative;
 }

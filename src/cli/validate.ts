@@ -1,11 +1,12 @@
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import { loadRegistry } from '../registry/load.js';
-import { EXIT, readInput, UsageError } from './io.js';
+import { EXIT, InputError, readInput, UsageError } from './io.js';
 
 export const VALIDATE_USAGE = `flex-auth validate PATH...
 
   Validates registry documents: prints each one's revision and counts, or every error with
-  its JSON path. Exit 0 when all are valid, 1 otherwise.`;
+  its JSON path. Exit 0 when all are valid, 1 when any is invalid or cannot be read,
+  2 on a usage error (no file given, an unknown flag).`;
 
 export async function validate(paths: string[]): Promise<number> {
   if (paths.length === 0) throw new UsageError('give at least one registry file');
@@ -22,7 +23,7 @@ export async function validate(paths: string[]): Promise<number> {
       allValid = false;
       if (error instanceof RegistryValidationError) {
         process.stdout.write(`${path}: invalid (${error.message})\n${error.details.map((d) => `  ${formatDetail(d)}\n`).join('')}`);
-      } else if (error instanceof UsageError) {
+      } else if (error instanceof InputError) {
         process.stdout.write(`${path}: invalid\n  ${error.message}\n`);
       } else {
         throw error;

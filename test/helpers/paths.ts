@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /** The package root: this file is compiled to dist/test/helpers/paths.js. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const CLI = path.join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'index.js');
-const EXAMPLES = path.join(PACKAGE_ROOT, 'examples');
+export const EXAMPLES = path.join(PACKAGE_ROOT, 'examples');
 export const PRODUCTION_REGISTRY = path.join(EXAMPLES, 'ops-warden', 'production_registry_snapshot.json');
 export const TEMPLATE_REGISTRY = path.join(EXAMPLES, 'ops-warden', 'registry_snapshot.json');
 export const REQUESTS_DIR = path.join(EXAMPLES, 'requests');

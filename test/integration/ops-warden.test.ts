@@ -7,9 +7,12 @@ import { makeTempDir, removeDir } from '../helpers/files.js';
 import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
 import type { ServerProcess } from '../helpers/flex-auth.js';
 import { getJson, postCheck } from '../helpers/http.js';
-import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY, TEMPLATE_REGISTRY } from '../helpers/paths.js';
+import { CLI, EXAMPLES, PACKAGE_ROOT, PRODUCTION_REGISTRY, TEMPLATE_REGISTRY } from '../helpers/paths.js';
 import { runCommand } from '../helpers/process.js';
+import type { CommandResult } from '../helpers/process.js';
 import { expectedRevision } from '../helpers/revision.js';
+
+const EXAMPLE_TESTS = path.join(EXAMPLES, 'ops-warden', 'production_registry.tests.yaml');
 
 async function readJson(file: string): Promise<Record<string, any>> {
   return JSON.parse(await readFile(file, 'utf8')) as Record<string, any>;
@@ -138,43 +141,34 @@ async function runbookBlock(name: string): Promise<string> {
 describe('the registry sync runbook (file source)', () => {
   let dir: string;
   let server: ServerProcess | undefined;
+  let mounted: string;
+  let bin: string;
 
-  before(async () => {
+  beforeEach(async () => {
     dir = await makeTempDir();
-  });
-
-  after(async () => {
-    await stopAll(server);
-    await removeDir(dir);
-  });
-
-  it('adds a new agt-* actor end to end with the documented commands', async () => {
     // The volume flex-auth reads, as a ConfigMap mounted into the pod.
     const volume = path.join(dir, 'volume');
-    const mounted = path.join(volume, 'registry.json');
+    mounted = path.join(volume, 'registry.json');
     await mkdir(volume);
     await writeFile(mounted, await readFile(PRODUCTION_REGISTRY, 'utf8'));
     server = await startServer(['--registry-file', mounted]);
 
-    // ops-warden's regenerated snapshot: the production registry plus one new agent.
-    const snapshot = await readJson(PRODUCTION_REGISTRY);
-    snapshot.actors.push({
-      name: 'agt-new-thing', type: 'agent', actions: ['sign'], principals: ['agt-new-thing'],
-      ttl: { default: '1h', min: '5m', max: '8h' }, allowed_subjects: ['agt-new-thing', 'iam:agt-new-thing'], disabled: false,
-    });
-    const snapshotFile = path.join(dir, 'production_registry_snapshot.json');
-    await writeFile(snapshotFile, JSON.stringify(snapshot, null, 2));
-
-    // The real CLI as `flex-auth`; `kubectl apply -f -` stands in for the API server plus the
-    // kubelet: it writes the manifest's document into the mounted file with a rename, as a
-    // ConfigMap volume update does. The real kubectl and API server run this in test/k8s/.
-    const bin = path.join(dir, 'bin');
+    // The real CLI as `flex-auth`; `kubectl` stands in for the API server plus the kubelet:
+    // `get` prints the mounted document, `apply -f -` writes the manifest's document into the
+    // mounted file with a rename, as a ConfigMap volume update does. The real kubectl and API
+    // server run the publishing step in test/k8s/.
+    bin = path.join(dir, 'bin');
     await mkdir(bin);
     await writeFile(path.join(bin, 'flex-auth'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     await writeFile(path.join(bin, 'kubectl'), `#!/usr/bin/env node
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parse } from '${path.join(PACKAGE_ROOT, 'node_modules', 'yaml', 'dist', 'index.js')}';
-if (process.argv.slice(2).join(' ') !== 'apply -f -') { console.error('unexpected kubectl call'); process.exit(2); }
+const args = process.argv.slice(2).join(' ');
+if (args === "-n flex-auth get configmap flex-auth-registry -o jsonpath={.data.registry\\\\.json}") {
+  process.stdout.write(readFileSync(${JSON.stringify(mounted)}, 'utf8'));
+  process.exit(0);
+}
+if (args !== 'apply -f -') { console.error('unexpected kubectl call: ' + args); process.exit(2); }
 const manifest = parse(readFileSync(0, 'utf8'));
 writeFileSync(${JSON.stringify(`${mounted}.tmp`)}, manifest.data['registry.json']);
 renameSync(${JSON.stringify(`${mounted}.tmp`)}, ${JSON.stringify(mounted)});
@@ -182,22 +176,93 @@ console.log('configmap/' + manifest.metadata.name + ' configured');
 `);
     await chmod(path.join(bin, 'flex-auth'), 0o755);
     await chmod(path.join(bin, 'kubectl'), 0o755);
+  });
 
-    const before = await postCheck(server.url, checkFor('agt-new-thing'));
+  afterEach(async () => {
+    await stopAll(server);
+    await removeDir(dir);
+  });
+
+  /** ops-warden's regenerated snapshot: the production registry changed by `change`. */
+  async function snapshotWith(change: (document: Record<string, any>) => void): Promise<{ file: string; document: Record<string, any> }> {
+    const document = await readJson(PRODUCTION_REGISTRY);
+    change(document);
+    const file = path.join(dir, 'production_registry_snapshot.json');
+    await writeFile(file, JSON.stringify(document, null, 2));
+    return { file, document };
+  }
+
+  /** Runs a runbook block with bash -euo pipefail in the test's directory, answering `answer` to any prompt. */
+  async function runBlock(name: string, env: Record<string, string>, answer = ''): Promise<CommandResult> {
+    return runCommand('bash', ['-euo', 'pipefail', '-c', await runbookBlock(name)], {
+      cwd: dir, stdin: answer,
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, TESTS: EXAMPLE_TESTS, FLEX_AUTH_URL: server!.url, ...env },
+    });
+  }
+
+  const newAgent = (document: Record<string, any>) => document.actors.push({
+    name: 'agt-new-thing', type: 'agent', actions: ['sign'], principals: ['agt-new-thing'],
+    ttl: { default: '1h', min: '5m', max: '8h' }, allowed_subjects: ['agt-new-thing', 'iam:agt-new-thing'], disabled: false,
+  });
+
+  it('adds a new agt-* actor end to end with the documented commands, after a human yes', async () => {
+    const { file, document } = await snapshotWith(newAgent);
+    const before = await postCheck(server!.url, checkFor('agt-new-thing'));
     expect(before.body.reason).to.equal('unknown_actor_resource');
 
-    const result = await runCommand('bash', ['-euo', 'pipefail', '-c', await runbookBlock('add-actor')], {
-      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshotFile, NEW_ACTOR: 'agt-new-thing', FLEX_AUTH_URL: server.url },
-    });
+    const result = await runBlock('add-actor', { SNAPSHOT: file, NEW_ACTOR: 'agt-new-thing' }, 'yes\n');
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+    expect(result.stdout).to.match(/WIDENS +agt-new-thing actor_added/);
+    expect(result.stdout).to.include(`ok   registry: source=file:${mounted} revision=${expectedRevision(document)}`);
     expect(result.stdout).to.include('smoke passed');
 
-    const registry = await getJson(server.url, '/v1/registry');
-    expect(registry.body.revision).to.equal(expectedRevision(snapshot));
+    const registry = await getJson(server!.url, '/v1/registry');
+    expect(registry.body.revision).to.equal(expectedRevision(document));
     expect(registry.body.counts.actors).to.equal(7);
-    expect((await postCheck(server.url, checkFor('agt-new-thing'))).body).to.include({ allow: true, reason: 'allowed' });
-    expect((await postCheck(server.url, checkFor('agt-new-thing', undefined, 'iam:agt-new-thing'))).body.allow).to.equal(true);
-    expect((await postCheck(server.url, checkFor('agt-still-unknown'))).body.reason).to.equal('unknown_actor_resource');
+    expect((await postCheck(server!.url, checkFor('agt-new-thing'))).body).to.include({ allow: true, reason: 'allowed' });
+    expect((await postCheck(server!.url, checkFor('agt-new-thing', undefined, 'iam:agt-new-thing'))).body.allow).to.equal(true);
+    expect((await postCheck(server!.url, checkFor('agt-still-unknown'))).body.reason).to.equal('unknown_actor_resource');
+  });
+
+  it('publishes nothing when the human does not say yes to a widening change', async () => {
+    const { file } = await snapshotWith(newAgent);
+    const live = await readFile(mounted, 'utf8');
+    const result = await runBlock('add-actor', { SNAPSHOT: file, NEW_ACTOR: 'agt-new-thing' }, 'no\n');
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.include('not published');
+    expect(await readFile(mounted, 'utf8')).to.equal(live);
+    expect((await postCheck(server!.url, checkFor('agt-new-thing'))).body.reason).to.equal('unknown_actor_resource');
+  });
+
+  for (const [how, change, reason] of [
+    ['disables', (a: Record<string, any>) => { a.disabled = true; }, 'actor_disabled'],
+    ['removes', undefined, 'unknown_actor_resource'],
+  ] as const) {
+    it(`${how} an actor with the documented commands, with no prompt, and smoke sees the expected ${reason}`, async () => {
+      const actor = 'agt-inventory-collector';
+      const { file, document } = await snapshotWith((d) => {
+        if (change) change(d.actors.find((a: Record<string, any>) => a.name === actor));
+        else d.actors = d.actors.filter((a: Record<string, any>) => a.name !== actor);
+      });
+      expect((await postCheck(server!.url, checkFor(actor))).body.allow).to.equal(true);
+
+      // No answer on stdin: a prompt would fail the block.
+      const result = await runBlock('disable-actor', { SNAPSHOT: file, OLD_ACTOR: actor, EXPECTED_REASON: reason });
+      expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
+      expect(result.stdout).to.match(new RegExp(`narrows ${actor} actor_(disabled|removed)`));
+      expect(result.stdout).to.match(new RegExp(`ok   deny ${actor} with ${reason}: reason=${reason} decision:[0-9a-f]{16}`));
+      expect(result.stdout).to.include('smoke passed');
+      expect((await getJson(server!.url, '/v1/registry')).body.revision).to.equal(expectedRevision(document));
+      expect((await postCheck(server!.url, checkFor(actor))).body).to.include({ allow: false, reason });
+    });
+  }
+
+  it('stops a disable when the snapshot still allows the actor', async () => {
+    const { file } = await snapshotWith(() => {});
+    const live = await readFile(mounted, 'utf8');
+    const result = await runBlock('disable-actor', { SNAPSHOT: file, OLD_ACTOR: 'agt-inventory-collector', EXPECTED_REASON: 'actor_disabled' });
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.include('agt-inventory-collector is still allowed');
+    expect(await readFile(mounted, 'utf8')).to.equal(live);
   });
 });
-

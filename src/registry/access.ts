@@ -1,0 +1,127 @@
+import { parseDuration } from '../core/duration.js';
+import { RegistryValidationError } from '../core/errors.js';
+import type { ActorType, TtlBounds } from '../core/types.js';
+import { usersetGroup } from './document.js';
+import type { Duration, RegistryDocument } from './document.js';
+import type { MembershipStep } from './groups.js';
+import { validateRegistry } from './load.js';
+import { groupGraphOfDocument } from './references.js';
+import { revisionOfValid } from './revision.js';
+
+/**
+ * Effective access: what a registry lets whom do, per actor, with groups and nested groups
+ * resolved and `actor:...#signer` tuples folded in. Built from the validated document (not
+ * the compiled registry, which keeps only what a check needs) for `flex-auth diff`.
+ */
+
+export interface ActorAccess {
+  readonly name: string;
+  readonly type: ActorType;
+  readonly disabled: boolean;
+  /** Sorted. */
+  readonly actions: readonly string[];
+  /** Sorted. */
+  readonly principals: readonly string[];
+  readonly ttl: TtlBounds;
+  /** Subject ids granted directly (allowed_subjects and signer tuples). */
+  readonly direct: ReadonlySet<string>;
+  /** Groups whose members are granted, first granted first (the order a check looks in). */
+  readonly groups: readonly string[];
+}
+
+/** How a subject reaches an actor: `[]` directly, else the groups from the granted one down. */
+export type AccessPath = readonly string[];
+
+export class RegistryAccess {
+  readonly revision: string;
+  readonly actors: ReadonlyMap<string, ActorAccess>;
+  private readonly members: Map<string, Map<string, MembershipStep>>;
+
+  constructor(revision: string, actors: ReadonlyMap<string, ActorAccess>, members: Map<string, Map<string, MembershipStep>>) {
+    this.revision = revision;
+    this.actors = actors;
+    this.members = members;
+  }
+
+  /** Every subject id that is a member of `group`, directly or through nested groups. */
+  groupMembers(group: string): ReadonlyMap<string, MembershipStep> {
+    return this.members.get(group) ?? new Map();
+  }
+
+  /**
+   * Every subject that may sign for the actor, with the path a check would find: direct
+   * grants first, then the granted groups in order (as `CompiledRegistry.signerPath` does).
+   */
+  subjects(actor: ActorAccess): Map<string, AccessPath> {
+    const result = new Map<string, AccessPath>();
+    for (const subject of actor.direct) result.set(subject, []);
+    for (const group of actor.groups) {
+      for (const subject of this.groupMembers(group).keys()) {
+        if (!result.has(subject)) result.set(subject, this.pathVia(group, subject));
+      }
+    }
+    return result;
+  }
+
+  private pathVia(group: string, subject: string): AccessPath {
+    const path = [group];
+    let step = this.members.get(group)?.get(subject);
+    while (step !== undefined && step !== null) {
+      path.push(step);
+      step = this.members.get(step)?.get(subject);
+    }
+    return path;
+  }
+}
+
+function seconds(value: Duration): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new Error(`unvalidated duration ${String(value)}`);
+  return parsed.seconds;
+}
+
+/** Validates the text as a registry (every error, as `loadRegistry` reports them) and resolves its access. */
+export function loadAccess(text: string): RegistryAccess {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new RegistryValidationError([{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const graph = groupGraphOfDocument(document);
+  const errors = validateRegistry(document, graph);
+  if (errors.length > 0) throw new RegistryValidationError(errors);
+  const valid = document as RegistryDocument;
+
+  const granted = new Map<string, string[]>();
+  for (const entry of valid.actors) granted.set(entry.name, [...(entry.allowed_subjects ?? [])]);
+  for (const rel of valid.relationships ?? []) {
+    if (rel.relation === 'signer') granted.get(rel.object.slice('actor:'.length))!.push(rel.subject);
+  }
+
+  const actors = new Map<string, ActorAccess>();
+  for (const entry of valid.actors) {
+    const direct = new Set<string>();
+    const groups = new Set<string>();
+    for (const subject of granted.get(entry.name)!) {
+      const group = usersetGroup(subject);
+      if (group === undefined) direct.add(subject);
+      else groups.add(group);
+    }
+    actors.set(entry.name, {
+      name: entry.name,
+      type: entry.type,
+      disabled: entry.disabled ?? false,
+      actions: [...new Set(entry.actions ?? ['sign'])].sort(),
+      principals: [...entry.principals].sort(),
+      ttl: {
+        default: seconds(entry.ttl.default),
+        min: entry.ttl.min === undefined ? 1 : seconds(entry.ttl.min),
+        max: seconds(entry.ttl.max),
+      },
+      direct,
+      groups: [...groups],
+    });
+  }
+  return new RegistryAccess(revisionOfValid(valid), actors, graph.closure());
+}
