@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
-import type { CompiledRegistry } from './compiled-registry.js';
+import { CompiledRegistry } from './compiled-registry.js';
+import type { RegistryDocument } from './document.js';
 import { loadRegistry } from './load.js';
+import type { WorkerMessage } from './load-worker.js';
+import { groupGraphOfDocument } from './references.js';
 
 export type SourceKind = 'file' | 'configmap' | 'embedded';
 
@@ -44,11 +48,71 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** Documents at least this large are parsed and validated in a worker thread (see applyAsync). */
+export const OFF_THREAD_BYTES = 1024 * 1024;
+
+export interface StoreOptions {
+  readonly now?: () => Date;
+  /** Texts this long or longer are validated off the event loop; shorter ones at once (tests lower it). */
+  readonly offThreadBytes?: number;
+}
+
+export interface ApplyOptions {
+  /** The source's own version of the document, e.g. a ConfigMap's resourceVersion. */
+  readonly sourceVersion?: string | undefined;
+  /** The revision the publisher announced: a document with another one is refused. */
+  readonly revision?: string | undefined;
+}
+
+/**
+ * Parses and validates `text` in a worker thread, then compiles it here: the compiled
+ * registry (maps and sets) must live on this thread, and the worker hands the document over
+ * in batches so that copying it never blocks checks for long. Rejects with a
+ * RegistryValidationError for a bad document.
+ */
+function loadOffThread(text: string): Promise<CompiledRegistry> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: text });
+    let revision = '';
+    let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
+    const actors: unknown[] = [];
+    const relationships: unknown[] = [];
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'invalid':
+          reject(new RegistryValidationError(message.details));
+          break;
+        case 'head':
+          ({ revision, document: head } = message);
+          break;
+        case 'actors':
+          for (const item of message.items) actors.push(item);
+          break;
+        case 'relationships':
+          for (const item of message.items) relationships.push(item);
+          break;
+        case 'done': {
+          const document = { ...head, actors, relationships } as RegistryDocument;
+          try {
+            resolve(new CompiledRegistry(document, revision, groupGraphOfDocument(document)));
+          } catch (error) {
+            reject(error);
+          }
+        }
+      }
+    });
+    worker.on('error', reject);
+    // After a result this changes nothing; without one, the worker died (e.g. out of memory).
+    worker.on('exit', (code) => reject(new Error(`the validating worker stopped (exit code ${code})`)));
+  });
+}
+
 /**
  * Holds the registry the service answers from. Every document is validated and compiled in
  * full before a single assignment swaps it in, so a request sees the old registry or the new
- * one, never a mix, and a bad document never replaces a good one. Loading is synchronous,
- * so reloads cannot interleave.
+ * one, never a mix, and a bad document never replaces a good one. `apply` loads at once;
+ * `applyAsync`, which sources use, queues documents and loads large ones off the event loop,
+ * one at a time.
  */
 export class RegistryStore {
   readonly source: SourceInfo;
@@ -58,10 +122,14 @@ export class RegistryStore {
   private lastText: { readonly hash: string; readonly rejected: boolean } | undefined;
   private readonly listeners: ((event: ReloadEvent) => void)[] = [];
   private readonly now: () => Date;
+  private readonly offThreadBytes: number;
+  /** The reload in progress and those queued behind it; undefined when idle. */
+  private queue: Promise<unknown> | undefined;
 
-  constructor(source: SourceInfo, options: { now?: () => Date } = {}) {
+  constructor(source: SourceInfo, options: StoreOptions = {}) {
     this.source = source;
     this.now = options.now ?? (() => new Date());
+    this.offThreadBytes = options.offThreadBytes ?? OFF_THREAD_BYTES;
   }
 
   current(): CompiledRegistry | undefined {
@@ -78,19 +146,68 @@ export class RegistryStore {
 
   /** Validates and, if valid and new, swaps in a document. Never throws for a bad document. */
   apply(text: string, sourceVersion?: string): ApplyOutcome {
-    const hash = sha256(text);
-    if (hash === this.lastText?.hash) {
-      this.noteVersion(sourceVersion);
-      return this.lastText.rejected ? 'rejected' : 'unchanged';
+    return this.loadNow(text, { sourceVersion });
+  }
+
+  /**
+   * Like `apply`, for sources: when idle, a small document loads at once; otherwise documents
+   * wait their turn, and one of at least `offThreadBytes` is parsed and validated in a worker
+   * thread, so checks go on being answered while it loads.
+   */
+  applyAsync(text: string, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const run = (): ApplyOutcome | Promise<ApplyOutcome> => {
+      if (text.length < this.offThreadBytes) return this.loadNow(text, options);
+      const hash = sha256(text);
+      if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
+      return loadOffThread(text).then((registry) => this.accept(hash, registry, options), (error: unknown) => this.refuse(hash, error));
+    };
+    if (this.queue === undefined) {
+      const outcome = run();
+      if (!(outcome instanceof Promise)) return Promise.resolve(outcome);
+      return this.track(outcome);
     }
+    return this.track(this.queue.then(run));
+  }
+
+  /** Makes `work` the tail of the queue, and the queue idle again once it is the last. */
+  private track(work: Promise<ApplyOutcome>): Promise<ApplyOutcome> {
+    const tail = work.finally(() => {
+      if (this.queue === tail) this.queue = undefined;
+    });
+    this.queue = tail;
+    return tail;
+  }
+
+  private loadNow(text: string, options: ApplyOptions): ApplyOutcome {
+    const hash = sha256(text);
+    if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
     let registry: CompiledRegistry;
     try {
       registry = loadRegistry(text);
     } catch (error) {
-      // Anything else is a bug in validation; the document is refused all the same (fail closed).
-      const known = error instanceof RegistryValidationError;
-      this.lastText = { hash, rejected: true };
-      this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
+      return this.refuse(hash, error);
+    }
+    return this.accept(hash, registry, options);
+  }
+
+  private repeated(sourceVersion: string | undefined): ApplyOutcome {
+    this.noteVersion(sourceVersion);
+    return this.lastText?.rejected ? 'rejected' : 'unchanged';
+  }
+
+  private refuse(hash: string, error: unknown): ApplyOutcome {
+    // Anything else is a bug in validation; the document is refused all the same (fail closed).
+    const known = error instanceof RegistryValidationError;
+    this.lastText = { hash, rejected: true };
+    this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
+    return 'rejected';
+  }
+
+  private accept(hash: string, registry: CompiledRegistry, { sourceVersion, revision }: ApplyOptions): ApplyOutcome {
+    if (revision !== undefined && registry.revision !== revision) {
+      // Not remembered as rejected: the same text with the right announcement is fine.
+      this.lastText = undefined;
+      this.recordFailure(`the document's revision ${registry.revision} is not the announced ${revision}`, []);
       return 'rejected';
     }
     this.lastText = { hash, rejected: false };

@@ -212,7 +212,7 @@ export interface Unpacked {
 }
 
 /**
- * Why a published registry cannot be read now. `waiting` means the parts are not (yet) those
+ * Why a published registry cannot be read now, phrased to follow "ConfigMap NS/NAME". `waiting` means the parts are not (yet) those
  * the index names, which an apply in progress explains; otherwise the objects are broken.
  */
 export class UnpackError extends Error {
@@ -230,12 +230,12 @@ async function inflate(compressed: Buffer, what: string): Promise<string> {
     // Asynchronous: zlib works on the thread pool, so checks go on while it inflates.
     bytes = await gunzip(compressed, { maxOutputLength: MAX_DOCUMENT_BYTES });
   } catch (error) {
-    throw new UnpackError(`${what} is not valid gzip: ${(error as Error).message}`);
+    throw new UnpackError(`has ${what} that is not valid gzip (${(error as Error).message})`);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new UnpackError(`${what} is not UTF-8 text`);
+    throw new UnpackError(`has ${what} that is not UTF-8 text`);
   }
 }
 
@@ -244,18 +244,18 @@ function parseIndex(text: string, mainName: string): PartIndex {
   try {
     index = JSON.parse(text);
   } catch {
-    throw new UnpackError('the part index is not JSON');
+    throw new UnpackError('has a part index that is not JSON');
   }
   const { schema, revision, parts } = (index ?? {}) as Partial<Record<keyof PartIndex, unknown>>;
-  if (schema !== PARTS_SCHEMA) throw new UnpackError(`the part index is not ${PARTS_SCHEMA}`);
-  if (typeof revision !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(revision)) throw new UnpackError('the part index has no valid revision');
+  if (schema !== PARTS_SCHEMA) throw new UnpackError(`has a part index that is not ${PARTS_SCHEMA}`);
+  if (typeof revision !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(revision)) throw new UnpackError('has a part index without a valid revision');
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PARTS) {
-    throw new UnpackError(`the part index must list 1 to ${MAX_PARTS} parts`);
+    throw new UnpackError(`has a part index that does not list 1 to ${MAX_PARTS} parts`);
   }
   parts.forEach((part: { name?: unknown; sha256?: unknown }, i) => {
     // Fixed names only: the Role grants exactly these, and nothing else is ever read.
     if (part?.name !== partName(mainName, i) || typeof part.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(part.sha256)) {
-      throw new UnpackError(`the part index entry ${i} must be {name: "${partName(mainName, i)}", sha256: <64 hex digits>}`);
+      throw new UnpackError(`has a part index whose entry ${i} is not {name: "${partName(mainName, i)}", sha256: <64 hex digits>}`);
     }
   });
   return index as PartIndex;
@@ -283,16 +283,16 @@ export async function unpackRegistry(
   const index = parseIndex(indexText, target.name);
   const chunks = await Promise.all(index.parts.map(async ({ name, sha256: expected }) => {
     const part = await readPart(name);
-    if (part === undefined) throw new UnpackError(`waiting for part ${name} of ${index.revision}: it does not exist`, true);
+    if (part === undefined) throw new UnpackError(`waits for part ${name} of ${index.revision}: it does not exist`, true);
     const held = part.metadata?.annotations?.[REVISION_ANNOTATION];
     if (held !== index.revision) {
-      throw new UnpackError(`waiting for part ${name} of ${index.revision}: it holds ${held ?? 'no revision'}`, true);
+      throw new UnpackError(`waits for part ${name} of ${index.revision}: it holds ${held ?? 'no revision'}`, true);
     }
     const data = part.binaryData?.[partKey(target.key)];
-    if (data === undefined) throw new UnpackError(`part ${name} has no key ${partKey(target.key)}`);
+    if (data === undefined) throw new UnpackError(`has part ${name} without key ${partKey(target.key)}`);
     const chunk = Buffer.from(data, 'base64');
-    if (sha256(chunk) !== expected) throw new UnpackError(`part ${name} does not match its sha256 in the index`);
+    if (sha256(chunk) !== expected) throw new UnpackError(`has part ${name} that does not match its sha256 in the index`);
     return chunk;
   }));
-  return { text: await inflate(Buffer.concat(chunks), `the ${chunks.length} parts`), form: 'parts', revision: index.revision };
+  return { text: await inflate(Buffer.concat(chunks), `${chunks.length} parts`), form: 'parts', revision: index.revision };
 }

@@ -150,7 +150,7 @@ describe('unpacking a registry from ConfigMaps', () => {
 
   it('reports a corrupt gzip object', async () => {
     const main: ConfigMapContent = { binaryData: { 'registry.json.gz': randomBytes(200).toString('base64') } };
-    expect((await unpackError(main, [])).message).to.match(/not valid gzip/);
+    expect((await unpackError(main, [])).message).to.match(/that is not valid gzip/);
   });
 
   it('reports corrupt parts whose hashes match the index', async () => {
@@ -163,7 +163,7 @@ describe('unpacking a registry from ConfigMaps', () => {
     });
     const main = { ...packed.objects.at(-1)!, data: { 'registry.json.parts': JSON.stringify(index) } };
     const error = await unpackError(main, parts);
-    expect(error.message).to.match(/not valid gzip/);
+    expect(error.message).to.match(/that is not valid gzip/);
     expect(error.waiting).to.equal(false);
   });
 
@@ -171,7 +171,7 @@ describe('unpacking a registry from ConfigMaps', () => {
     const document = bigDocument(300);
     const packed = packRegistry(document, revisionOf(document), target, limits(3000));
     const error = await unpackError(packed.objects.at(-1)!, packed.objects.filter((o) => o.metadata.name !== 'flex-auth-registry-part-1'));
-    expect(error.message).to.equal(`waiting for part flex-auth-registry-part-1 of ${revisionOf(document)}: it does not exist`);
+    expect(error.message).to.equal(`waits for part flex-auth-registry-part-1 of ${revisionOf(document)}: it does not exist`);
     expect(error.waiting).to.equal(true);
   });
 
@@ -184,7 +184,7 @@ describe('unpacking a registry from ConfigMaps', () => {
     const mixed = [next.objects[0]!, ...old.objects.slice(1, -1)];
     const error = await unpackError(next.objects.at(-1)!, mixed);
     expect(error.waiting).to.equal(true);
-    expect(error.message).to.match(new RegExp(`^waiting for part flex-auth-registry-part-\\d+ of ${revisionOf(after)}: it holds ${revisionOf(before)}$`));
+    expect(error.message).to.match(new RegExp(`^waits for part flex-auth-registry-part-\\d+ of ${revisionOf(after)}: it holds ${revisionOf(before)}$`));
   });
 
   it('refuses a part that carries the right revision but other bytes', async () => {
@@ -192,7 +192,7 @@ describe('unpacking a registry from ConfigMaps', () => {
     const packed = packRegistry(document, revisionOf(document), target, limits(3000));
     const tampered = packed.objects.slice(0, -1).map((part, i) => (i === 0 ? { ...part, binaryData: { 'registry.json.gz.part': 'AAAA' } } : part));
     const error = await unpackError(packed.objects.at(-1)!, tampered);
-    expect(error.message).to.equal('part flex-auth-registry-part-0 does not match its sha256 in the index');
+    expect(error.message).to.equal('has part flex-auth-registry-part-0 that does not match its sha256 in the index');
     expect(error.waiting).to.equal(false);
   });
 
@@ -203,7 +203,7 @@ describe('unpacking a registry from ConfigMaps', () => {
       await unpackRegistry({ data: { 'registry.json.parts': JSON.stringify(index) } }, target, async () => { read = true; return undefined; });
       expect.fail('unpacking succeeded');
     } catch (error) {
-      expect((error as Error).message).to.match(/must be \{name: "flex-auth-registry-part-0"/);
+      expect((error as Error).message).to.match(/whose entry 0 is not \{name: "flex-auth-registry-part-0"/);
     }
     expect(read).to.equal(false);
   });
