@@ -19,6 +19,12 @@ const gunzip = promisify(gunzipCallback);
 
 /** Annotation carrying the document's revision, so `kubectl get -o yaml` shows what is published. */
 export const REVISION_ANNOTATION = 'flex-auth/registry-revision';
+/**
+ * Annotation naming a packed form (`gzip` or `parts`); absent on the v1 form. The reader goes
+ * by it, not by which keys exist, so a key left behind by another applier (server-side apply
+ * keeps fields other managers own) is never read instead of the current one.
+ */
+export const FORMAT_ANNOTATION = 'flex-auth/registry-format';
 /** Label on every part: which registry it belongs to, so cleanup selects nothing else. */
 export const REGISTRY_LABEL = 'flex-auth/registry';
 /** Label on every part: its revision's hex digits (a label value holds at most 63 characters). */
@@ -116,7 +122,9 @@ export function clientSideAnnotationBytes(object: ConfigMapManifest): number {
 
 const registryLabels = { 'app.kubernetes.io/name': 'flex-auth', 'app.kubernetes.io/component': 'registry' };
 
-function mainObject(target: RegistryTarget, revision: string, content: Pick<ConfigMapManifest, 'data' | 'binaryData'>): ConfigMapManifest {
+function mainObject(
+  target: RegistryTarget, revision: string, content: Pick<ConfigMapManifest, 'data' | 'binaryData'>, form?: Exclude<PackForm, 'plain'>,
+): ConfigMapManifest {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
@@ -124,7 +132,7 @@ function mainObject(target: RegistryTarget, revision: string, content: Pick<Conf
       name: target.name,
       namespace: target.namespace,
       labels: registryLabels,
-      annotations: { [REVISION_ANNOTATION]: revision },
+      annotations: form === undefined ? { [REVISION_ANNOTATION]: revision } : { [REVISION_ANNOTATION]: revision, [FORMAT_ANNOTATION]: form },
     },
     ...content,
   };
@@ -166,7 +174,7 @@ export function packRegistry(text: string, revision: string, target: RegistryTar
     if (fits(plain)) return { form: 'plain', objects: [plain], pruneSelector: pruneSelector(target) };
   }
   const compressed = gzipSync(text, { level: 9 });
-  const single = mainObject(target, revision, { binaryData: { [gzipKey(target.key)]: compressed.toString('base64') } });
+  const single = mainObject(target, revision, { binaryData: { [gzipKey(target.key)]: compressed.toString('base64') } }, 'gzip');
   if (fits(single)) return { form: 'gzip', objects: [single], pruneSelector: pruneSelector(target) };
 
   // Base64 needs no JSON escaping, so a part's annotation bytes are its overhead plus the base64 length.
@@ -189,7 +197,7 @@ export function packRegistry(text: string, revision: string, target: RegistryTar
     parts.push(partObject(target, revision, i, chunk.toString('base64')));
     (index.parts as { name: string; sha256: string }[]).push({ name: partName(target.name, i), sha256: sha256(chunk) });
   }
-  const main = mainObject(target, revision, { data: { [indexKey(target.key)]: JSON.stringify(index) } });
+  const main = mainObject(target, revision, { data: { [indexKey(target.key)]: JSON.stringify(index) } }, 'parts');
   if (!fits(main)) throw new PackError(`the index of ${count} parts does not fit in one ConfigMap`);
   const keep = parts[0]!.metadata.labels[PART_REVISION_LABEL]!;
   return { form: 'parts', objects: [...parts, main], pruneSelector: pruneSelector(target, keep) };
@@ -270,16 +278,23 @@ export async function unpackRegistry(
   main: ConfigMapContent, target: Omit<RegistryTarget, 'namespace'>,
   readPart: (name: string) => Promise<ConfigMapContent | undefined>,
 ): Promise<Unpacked> {
-  const plain = main.data?.[target.key];
-  if (plain !== undefined) return { text: plain, form: 'plain' };
-  const announced = main.metadata?.annotations?.[REVISION_ANNOTATION];
+  const annotations = main.metadata?.annotations ?? {};
+  const form = annotations[FORMAT_ANNOTATION];
+  if (form === undefined) {
+    const plain = main.data?.[target.key];
+    if (plain === undefined) throw new UnpackError(`has no key ${target.key}`);
+    return { text: plain, form: 'plain' };
+  }
+  const announced = annotations[REVISION_ANNOTATION];
   const revision = announced === undefined ? {} : { revision: announced };
-  const gzipped = main.binaryData?.[gzipKey(target.key)];
-  if (gzipped !== undefined) {
+  if (form === 'gzip') {
+    const gzipped = main.binaryData?.[gzipKey(target.key)];
+    if (gzipped === undefined) throw new UnpackError(`has no key ${gzipKey(target.key)}`);
     return { text: await inflate(Buffer.from(gzipped, 'base64'), `key ${gzipKey(target.key)}`), form: 'gzip', ...revision };
   }
+  if (form !== 'parts') throw new UnpackError(`has an unknown ${FORMAT_ANNOTATION} ${JSON.stringify(form)}`);
   const indexText = main.data?.[indexKey(target.key)];
-  if (indexText === undefined) throw new UnpackError(`has no key ${target.key}`);
+  if (indexText === undefined) throw new UnpackError(`has no key ${indexKey(target.key)}`);
   const index = parseIndex(indexText, target.name);
   const chunks = await Promise.all(index.parts.map(async ({ name, sha256: expected }) => {
     const part = await readPart(name);

@@ -98,7 +98,8 @@ describe('packing a registry into ConfigMaps', () => {
     const document = bigDocument(300);
     const revision = revisionOf(document);
     const { data: _plain, ...rest } = v1Manifest(document);
-    const gzipObject: ConfigMapManifest = { ...rest, binaryData: { 'registry.json.gz': gzipSync(document, { level: 9 }).toString('base64') } };
+    const annotations = { ...rest.metadata.annotations, 'flex-auth/registry-format': 'gzip' };
+    const gzipObject: ConfigMapManifest = { ...rest, metadata: { ...rest.metadata, annotations }, binaryData: { 'registry.json.gz': gzipSync(document, { level: 9 }).toString('base64') } };
     const size = kubectlAnnotationBytes(gzipObject);
     const fits = packRegistry(document, revision, target, limits(size));
     expect(fits.form).to.equal('gzip');
@@ -137,7 +138,7 @@ describe('packing a registry into ConfigMaps', () => {
 describe('unpacking a registry from ConfigMaps', () => {
   it('gets back the same document from every form, with the announced revision', async () => {
     await fc.assert(fc.asyncProperty(
-      fc.string({ unit: 'binary', maxLength: 3000 }), fc.integer({ min: 900, max: 5000 }),
+      fc.string({ unit: 'binary', maxLength: 3000 }), fc.integer({ min: 1500, max: 5000 }),
       async (document, annotationBytes) => {
         const packed = packRegistry(document, `sha256:${'a'.repeat(64)}`, target, limits(annotationBytes, 1000));
         const unpacked = await unpack(packed.objects);
@@ -149,7 +150,7 @@ describe('unpacking a registry from ConfigMaps', () => {
   });
 
   it('reports a corrupt gzip object', async () => {
-    const main: ConfigMapContent = { binaryData: { 'registry.json.gz': randomBytes(200).toString('base64') } };
+    const main: ConfigMapContent = { metadata: { annotations: { 'flex-auth/registry-format': 'gzip' } }, binaryData: { 'registry.json.gz': randomBytes(200).toString('base64') } };
     expect((await unpackError(main, [])).message).to.match(/that is not valid gzip/);
   });
 
@@ -200,12 +201,23 @@ describe('unpacking a registry from ConfigMaps', () => {
     const index = { schema: 'flex-auth.registry-parts/v1', revision: `sha256:${'b'.repeat(64)}`, parts: [{ name: 'other-secret-thing', sha256: 'c'.repeat(64) }] };
     let read = false;
     try {
-      await unpackRegistry({ data: { 'registry.json.parts': JSON.stringify(index) } }, target, async () => { read = true; return undefined; });
+      await unpackRegistry({ metadata: { annotations: { 'flex-auth/registry-format': 'parts' } }, data: { 'registry.json.parts': JSON.stringify(index) } }, target, async () => { read = true; return undefined; });
       expect.fail('unpacking succeeded');
     } catch (error) {
       expect((error as Error).message).to.match(/whose entry 0 is not \{name: "flex-auth-registry-part-0"/);
     }
     expect(read).to.equal(false);
+  });
+
+  it('reads the form its annotation names, whatever other keys an earlier applier left behind', async () => {
+    const before = bigDocument(3, 'a');
+    const after = bigDocument(300, 'b');
+    const packed = packRegistry(after, revisionOf(after), target, limits(3000));
+    const main = packed.objects.at(-1)!;
+    const leftovers = { ...main, data: { ...main.data, 'registry.json': before }, binaryData: { 'registry.json.gz': gzipSync(before).toString('base64') } };
+    expect((await unpackRegistry(leftovers, target, cluster(packed.objects))).text).to.equal(after);
+    const unknown = { ...main, metadata: { annotations: { 'flex-auth/registry-format': 'zstd' } } };
+    expect((await unpackError(unknown, [])).message).to.equal('has an unknown flex-auth/registry-format "zstd"');
   });
 
   it('names the missing key when a ConfigMap has none of the forms', async () => {
