@@ -86,8 +86,9 @@ describe('packing a registry into ConfigMaps', () => {
   });
 
   it('counts the characters Go escapes when it writes the last-applied annotation', () => {
-    const plain = text(registryDocument([actorEntry('agt-a')], [], { metadata: { source: 'a' } }));
-    const escaped = text(registryDocument([actorEntry('agt-a')], [], { metadata: { source: '&' } }));
+    const actors = Array.from({ length: 40 }, (_, i) => actorEntry(`agt-${i}`));
+    const plain = text(registryDocument(actors, [], { metadata: { source: 'a' } }));
+    const escaped = text(registryDocument(actors, [], { metadata: { source: '&' } }));
     // Same length in JavaScript; Go writes `&` as \u0026, 5 bytes more.
     const plainSize = kubectlAnnotationBytes(v1Manifest(plain));
     expect(packRegistry(escaped, revisionOf(escaped), target, limits(plainSize + 4)).form).to.equal('gzip');
