@@ -8,11 +8,15 @@ import { revisionOfValid } from './revision.js';
 /**
  * The part of a reload that needs no shared state, run off the event loop: parse, validate and
  * compute the revision of the text in `workerData`. A valid document goes back to the main
- * thread in batches of BATCH entries, each a message of its own, so that the main thread
- * copies it in slices between the checks it answers rather than in one long pause.
+ * thread in batches of BATCH entries, one per `next` the main thread sends: a port delivers
+ * every message already queued in one go, so batches sent unasked would arrive as one long
+ * pause instead of slices between the checks the main thread answers.
  */
 
 export const BATCH = 2000;
+
+/** What the main thread sends: `next` when it is ready for the next batch. */
+export type WorkerRequest = 'next';
 
 export type WorkerMessage =
   | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[] }
@@ -43,10 +47,15 @@ if (parentPort) {
     post({ type: 'invalid', details: result });
   } else {
     const { actors, relationships, ...head } = result.document;
-    post({ type: 'head', revision: result.revision, document: head });
-    for (let i = 0; i < actors.length; i += BATCH) post({ type: 'actors', items: actors.slice(i, i + BATCH) });
     const tuples = relationships ?? [];
-    for (let i = 0; i < tuples.length; i += BATCH) post({ type: 'relationships', items: tuples.slice(i, i + BATCH) });
-    post({ type: 'done' });
+    const batches: WorkerMessage[] = [];
+    for (let i = 0; i < actors.length; i += BATCH) batches.push({ type: 'actors', items: actors.slice(i, i + BATCH) });
+    for (let i = 0; i < tuples.length; i += BATCH) batches.push({ type: 'relationships', items: tuples.slice(i, i + BATCH) });
+    batches.push({ type: 'done' });
+    parentPort.on('message', () => {
+      const batch = batches.shift();
+      if (batch !== undefined) post(batch);
+    });
+    post({ type: 'head', revision: result.revision, document: head });
   }
 }

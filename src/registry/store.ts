@@ -5,7 +5,7 @@ import type { ErrorDetail } from '../core/errors.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
 import { loadRegistry } from './load.js';
-import type { WorkerMessage } from './load-worker.js';
+import type { WorkerMessage, WorkerRequest } from './load-worker.js';
 import { groupGraphOfDocument } from './references.js';
 
 export type SourceKind = 'file' | 'configmap' | 'embedded';
@@ -77,7 +77,10 @@ function loadOffThread(text: string): Promise<CompiledRegistry> {
     let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
     const actors: unknown[] = [];
     const relationships: unknown[] = [];
+    // The next batch is asked for only after a turn of the event loop, so checks get theirs.
+    const next = () => setImmediate(() => worker.postMessage('next' satisfies WorkerRequest));
     worker.on('message', (message: WorkerMessage) => {
+      if (message.type !== 'invalid' && message.type !== 'done') next();
       switch (message.type) {
         case 'invalid':
           reject(new RegistryValidationError(message.details));
@@ -92,6 +95,7 @@ function loadOffThread(text: string): Promise<CompiledRegistry> {
           for (const item of message.items) relationships.push(item);
           break;
         case 'done': {
+          void worker.terminate();
           const document = { ...head, actors, relationships } as RegistryDocument;
           try {
             resolve(new CompiledRegistry(document, revision, groupGraphOfDocument(document)));
