@@ -5,6 +5,7 @@ import type { ErrorDetail } from '../core/errors.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
 import { loadRegistry } from './load.js';
+import { decodeUtf8 } from './load-worker.js';
 import type { WorkerMessage, WorkerRequest } from './load-worker.js';
 import { groupGraphOfDocument } from './references.js';
 
@@ -44,9 +45,11 @@ export interface StoreStatus {
   readonly last_error: { readonly message: string; readonly at: string; readonly details: readonly ErrorDetail[] } | null;
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+function sha256(document: string | Uint8Array): string {
+  return createHash('sha256').update(document).digest('hex');
 }
+
+
 
 /** Documents at least this large are parsed and validated in a worker thread (see applyAsync). */
 export const OFF_THREAD_BYTES = 1024 * 1024;
@@ -64,43 +67,63 @@ export interface ApplyOptions {
   readonly revision?: string | undefined;
 }
 
+/** What an off-thread load found; `hash` is the text's sha256, for the store's memory of texts. */
+type OffThreadResult =
+  | { readonly hash: string; readonly registry: CompiledRegistry }
+  | { readonly hash: string; readonly error: unknown }
+  | { readonly hash: string; readonly repeated: true };
+
 /**
- * Parses and validates `text` in a worker thread, then compiles it here: the compiled
+ * Hashes, parses and validates a document (text or UTF-8 bytes) in a worker thread, then compiles it here: the compiled
  * registry (maps and sets) must live on this thread, and the worker hands the document over
- * in batches so that copying it never blocks checks for long. Rejects with a
- * RegistryValidationError for a bad document.
+ * in batches so that copying it never blocks checks for long. `isRepeat` stops early for a
+ * text already handled. Rejects only if the worker itself fails.
  */
-function loadOffThread(text: string): Promise<CompiledRegistry> {
+function loadOffThread(document: string | Uint8Array, isRepeat: (hash: string) => boolean): Promise<OffThreadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: text });
+    // Bytes move to the worker (a string would be copied, slowly, on this thread); a view of
+    // part of a larger buffer is copied first, so that nothing else is taken away.
+    const bytes = typeof document === 'string' || document.byteLength === document.buffer.byteLength ? document : document.slice();
+    const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
+    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: bytes, transferList });
+    let hash = '';
     let revision = '';
     let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
     const actors: unknown[] = [];
     const relationships: unknown[] = [];
+    const finish = (result: OffThreadResult) => {
+      void worker.terminate();
+      resolve(result);
+    };
     // The next batch is asked for only after a turn of the event loop, so checks get theirs.
     const next = () => setImmediate(() => worker.postMessage('next' satisfies WorkerRequest));
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type !== 'invalid' && message.type !== 'done') next();
       switch (message.type) {
+        case 'hash':
+          hash = message.hash;
+          if (isRepeat(hash)) finish({ hash, repeated: true });
+          break;
         case 'invalid':
-          reject(new RegistryValidationError(message.details));
+          finish({ hash, error: new RegistryValidationError(message.details) });
           break;
         case 'head':
           ({ revision, document: head } = message);
+          next();
           break;
         case 'actors':
           for (const item of message.items) actors.push(item);
+          next();
           break;
         case 'relationships':
           for (const item of message.items) relationships.push(item);
+          next();
           break;
         case 'done': {
-          void worker.terminate();
           const document = { ...head, actors, relationships } as RegistryDocument;
           try {
-            resolve(new CompiledRegistry(document, revision, groupGraphOfDocument(document)));
+            finish({ hash, registry: new CompiledRegistry(document, revision, groupGraphOfDocument(document)) });
           } catch (error) {
-            reject(error);
+            finish({ hash, error });
           }
         }
       }
@@ -154,16 +177,22 @@ export class RegistryStore {
   }
 
   /**
-   * Like `apply`, for sources: when idle, a small document loads at once; otherwise documents
-   * wait their turn, and one of at least `offThreadBytes` is parsed and validated in a worker
-   * thread, so checks go on being answered while it loads.
+   * Like `apply`, for sources, with the document as text or UTF-8 bytes: when idle, a small
+   * document loads at once; otherwise documents wait their turn, and one of at least
+   * `offThreadBytes` is decoded, parsed and validated in a worker thread, so checks go on
+   * being answered while it loads. Bytes given here are handed over (their buffer detached).
    */
-  applyAsync(text: string, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+  applyAsync(document: string | Uint8Array, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const run = (): ApplyOutcome | Promise<ApplyOutcome> => {
-      if (text.length < this.offThreadBytes) return this.loadNow(text, options);
-      const hash = sha256(text);
-      if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
-      return loadOffThread(text).then((registry) => this.accept(hash, registry, options), (error: unknown) => this.refuse(hash, error));
+      if (document.length < this.offThreadBytes) return this.loadNow(document, options);
+      return loadOffThread(document, (hash) => hash === this.lastText?.hash).then(
+        (result) => {
+          if ('repeated' in result) return this.repeated(options.sourceVersion);
+          if ('error' in result) return this.refuse(result.hash, result.error);
+          return this.accept(result.hash, result.registry, options);
+        },
+        (error: unknown) => this.refuse(undefined, error),
+      );
     };
     if (this.queue === undefined) {
       const outcome = run();
@@ -182,12 +211,12 @@ export class RegistryStore {
     return tail;
   }
 
-  private loadNow(text: string, options: ApplyOptions): ApplyOutcome {
-    const hash = sha256(text);
+  private loadNow(document: string | Uint8Array, options: ApplyOptions): ApplyOutcome {
+    const hash = sha256(document);
     if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
     let registry: CompiledRegistry;
     try {
-      registry = loadRegistry(text);
+      registry = loadRegistry(typeof document === 'string' ? document : decodeUtf8(document));
     } catch (error) {
       return this.refuse(hash, error);
     }
@@ -199,10 +228,11 @@ export class RegistryStore {
     return this.lastText?.rejected ? 'rejected' : 'unchanged';
   }
 
-  private refuse(hash: string, error: unknown): ApplyOutcome {
+  /** `hash` is undefined when the text was never hashed (the worker failed): it is then read afresh next time. */
+  private refuse(hash: string | undefined, error: unknown): ApplyOutcome {
     // Anything else is a bug in validation; the document is refused all the same (fail closed).
     const known = error instanceof RegistryValidationError;
-    this.lastText = { hash, rejected: true };
+    this.lastText = hash === undefined ? undefined : { hash, rejected: true };
     this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
     return 'rejected';
   }

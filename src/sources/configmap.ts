@@ -260,7 +260,7 @@ export class ConfigMapSource implements RegistrySource {
     }
     if (!current()) return;
     this.reported = undefined;
-    await this.store.applyAsync(unpacked.text, { sourceVersion: configMap.metadata?.resourceVersion, revision: unpacked.revision });
+    await this.store.applyAsync(unpacked.document, { sourceVersion: configMap.metadata?.resourceVersion, revision: unpacked.revision });
   }
 
   /** One part by name, or undefined when it does not exist. */

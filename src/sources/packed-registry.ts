@@ -213,7 +213,8 @@ export interface ConfigMapContent {
 }
 
 export interface Unpacked {
-  readonly text: string;
+  /** The document: text as the v1 form holds it, else the inflated UTF-8 bytes (decoded off the event loop by the store). */
+  readonly document: string | Buffer;
   readonly form: PackForm;
   /** The revision the publisher announced; the store refuses a document that has another one. */
   readonly revision?: string;
@@ -232,18 +233,12 @@ export class UnpackError extends Error {
   }
 }
 
-async function inflate(compressed: Buffer, what: string): Promise<string> {
-  let bytes: Buffer;
+async function inflate(compressed: Buffer, what: string): Promise<Buffer> {
   try {
     // Asynchronous: zlib works on the thread pool, so checks go on while it inflates.
-    bytes = await gunzip(compressed, { maxOutputLength: MAX_DOCUMENT_BYTES });
+    return await gunzip(compressed, { maxOutputLength: MAX_DOCUMENT_BYTES });
   } catch (error) {
     throw new UnpackError(`has ${what} that is not valid gzip (${(error as Error).message})`);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new UnpackError(`has ${what} that is not UTF-8 text`);
   }
 }
 
@@ -283,14 +278,14 @@ export async function unpackRegistry(
   if (form === undefined) {
     const plain = main.data?.[target.key];
     if (plain === undefined) throw new UnpackError(`has no key ${target.key}`);
-    return { text: plain, form: 'plain' };
+    return { document: plain, form: 'plain' };
   }
   const announced = annotations[REVISION_ANNOTATION];
   const revision = announced === undefined ? {} : { revision: announced };
   if (form === 'gzip') {
     const gzipped = main.binaryData?.[gzipKey(target.key)];
     if (gzipped === undefined) throw new UnpackError(`has no key ${gzipKey(target.key)}`);
-    return { text: await inflate(Buffer.from(gzipped, 'base64'), `key ${gzipKey(target.key)}`), form: 'gzip', ...revision };
+    return { document: await inflate(Buffer.from(gzipped, 'base64'), `key ${gzipKey(target.key)}`), form: 'gzip', ...revision };
   }
   if (form !== 'parts') throw new UnpackError(`has an unknown ${FORMAT_ANNOTATION} ${JSON.stringify(form)}`);
   const indexText = main.data?.[indexKey(target.key)];
@@ -309,5 +304,5 @@ export async function unpackRegistry(
     if (sha256(chunk) !== expected) throw new UnpackError(`has part ${name} that does not match its sha256 in the index`);
     return chunk;
   }));
-  return { text: await inflate(Buffer.concat(chunks), `${chunks.length} parts`), form: 'parts', revision: index.revision };
+  return { document: await inflate(Buffer.concat(chunks), `${chunks.length} parts`), form: 'parts', revision: index.revision };
 }

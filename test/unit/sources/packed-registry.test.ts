@@ -143,7 +143,7 @@ describe('unpacking a registry from ConfigMaps', () => {
       async (document, annotationBytes) => {
         const packed = packRegistry(document, `sha256:${'a'.repeat(64)}`, target, limits(annotationBytes, 1000));
         const unpacked = await unpack(packed.objects);
-        expect(unpacked.text).to.equal(document);
+        expect(unpacked.document.toString()).to.equal(document);
         expect(unpacked.form).to.equal(packed.form);
         if (packed.form !== 'plain') expect(unpacked.revision).to.equal(`sha256:${'a'.repeat(64)}`);
       },
@@ -216,7 +216,7 @@ describe('unpacking a registry from ConfigMaps', () => {
     const packed = packRegistry(after, revisionOf(after), target, limits(3000));
     const main = packed.objects.at(-1)!;
     const leftovers = { ...main, data: { ...main.data, 'registry.json': before }, binaryData: { 'registry.json.gz': gzipSync(before).toString('base64') } };
-    expect((await unpackRegistry(leftovers, target, cluster(packed.objects))).text).to.equal(after);
+    expect((await unpackRegistry(leftovers, target, cluster(packed.objects))).document.toString()).to.equal(after);
     const unknown = { ...main, metadata: { annotations: { 'flex-auth/registry-format': 'zstd' } } };
     expect((await unpackError(unknown, [])).message).to.equal('has an unknown flex-auth/registry-format "zstd"');
   });

@@ -60,6 +60,18 @@ describe('reloading off the event loop (applyAsync)', () => {
     expect(store.status().last_error?.details[0]?.message).to.match(/^not valid JSON/);
   });
 
+  it('takes the document as UTF-8 bytes too, off the event loop and at once, and refuses bytes that are not UTF-8', async () => {
+    const document = manyActors(10, 'a');
+    const small = new RegistryStore(describeSource({ kind: 'file', path: '/registry.json' }));
+    for (const store of [offThreadStore().store, small]) {
+      expect(await store.applyAsync(new Uint8Array([0x7b, 0xff, 0x7d]))).to.equal('rejected');
+      expect(store.status().last_error?.details).to.deep.equal([{ path: '', message: 'not valid UTF-8' }]);
+      expect(await store.applyAsync(Buffer.from(document))).to.equal('loaded');
+      expect(store.status().revision).to.equal(loadRegistry(document).revision);
+      expect(await store.applyAsync(document)).to.equal('unchanged');
+    }
+  });
+
   it('runs one reload at a time, in the order documents arrive, and skips an unchanged one', async () => {
     const { store, events } = offThreadStore();
     const [a, b, c] = [manyActors(3000, 'a'), manyActors(10, 'b'), manyActors(3000, 'c')];
