@@ -291,6 +291,9 @@ export async function unpackRegistry(
   const indexText = main.data?.[indexKey(target.key)];
   if (indexText === undefined) throw new UnpackError(`has no key ${indexKey(target.key)}`);
   const index = parseIndex(indexText, target.name);
+  if (announced !== undefined && announced !== index.revision) {
+    throw new UnpackError(`announces ${announced} but its part index is of ${index.revision}`);
+  }
   const chunks = await Promise.all(index.parts.map(async ({ name, sha256: expected }) => {
     const part = await readPart(name);
     if (part === undefined) throw new UnpackError(`waits for part ${name} of ${index.revision}: it does not exist`, true);

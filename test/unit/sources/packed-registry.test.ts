@@ -221,6 +221,15 @@ describe('unpacking a registry from ConfigMaps', () => {
     expect((await unpackError(unknown, [])).message).to.equal('has an unknown flex-auth/registry-format "zstd"');
   });
 
+  it('refuses an index of another revision than the one the ConfigMap announces', async () => {
+    const document = bigDocument(300);
+    const packed = packRegistry(document, revisionOf(document), target, limits(3000));
+    const main = packed.objects.at(-1)!;
+    const other = `sha256:${'e'.repeat(64)}`;
+    const relabelled = { ...main, metadata: { ...main.metadata, annotations: { ...main.metadata.annotations, [REVISION_ANNOTATION]: other } } };
+    expect((await unpackError(relabelled, packed.objects)).message).to.equal(`announces ${other} but its part index is of ${revisionOf(document)}`);
+  });
+
   it('names the missing key when a ConfigMap has none of the forms', async () => {
     const error = await unpackError({ data: { 'other.json': '{}' }, metadata: { annotations: { [REVISION_ANNOTATION]: 'x' } } }, []);
     expect(error.message).to.equal('has no key registry.json');
