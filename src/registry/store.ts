@@ -9,11 +9,13 @@ import { decodeUtf8 } from './load-worker.js';
 import type { WorkerMessage, WorkerRequest } from './load-worker.js';
 import { groupGraphOfDocument } from './references.js';
 
-export type SourceKind = 'file' | 'configmap' | 'embedded';
-
-/** Where documents come from: `name` is `file:PATH`, `configmap:NS/NAME` or `embedded:PATH`. */
-export interface SourceInfo {
-  readonly kind: SourceKind;
+/**
+ * What the store knows of where its documents come from: a kind and the name `/readyz` shows.
+ * The kinds themselves are the sources' business (sources/source.ts, SourceInfo); the registry
+ * layer needs no more than this, and imports nothing from sources.
+ */
+export interface StoreSource {
+  readonly kind: string;
   readonly name: string;
 }
 
@@ -142,7 +144,7 @@ function loadOffThread(document: string | Uint8Array, isRepeat: (hash: string) =
  * one at a time.
  */
 export class RegistryStore {
-  readonly source: SourceInfo;
+  readonly source: StoreSource;
   private active: ActiveRegistry | undefined;
   private lastFailure: ReloadFailure | undefined;
   /** The last document handled and whether it was rejected: the same bytes again change nothing. */
@@ -153,7 +155,7 @@ export class RegistryStore {
   /** The reload in progress and those queued behind it; undefined when idle. */
   private queue: Promise<unknown> | undefined;
 
-  constructor(source: SourceInfo, options: StoreOptions = {}) {
+  constructor(source: StoreSource, options: StoreOptions = {}) {
     this.source = source;
     this.now = options.now ?? (() => new Date());
     this.offThreadBytes = options.offThreadBytes ?? OFF_THREAD_BYTES;

@@ -5,10 +5,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
-import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistryStore } from '../registry/store.js';
 import { unpackRegistry, UnpackError } from './packed-registry.js';
 import { describeSource } from './source.js';
-import type { RegistryLocation, RegistrySource } from './source.js';
+import type { RegistryLocation, RegistrySource, SourceInfo } from './source.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 

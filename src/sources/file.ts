@@ -1,8 +1,8 @@
-import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistryStore } from '../registry/store.js';
 import { FileWatcher } from './file-watcher.js';
 import type { FileWatcherOptions } from './file-watcher.js';
 import { describeSource } from './source.js';
-import type { RegistrySource } from './source.js';
+import type { RegistrySource, SourceInfo } from './source.js';
 
 export type FileSourceOptions = FileWatcherOptions;
 
