@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ACTOR_TYPES } from './core/types.js';
-import type { ReloadEvent, SourceKind } from './registry/store.js';
+import type { ReloadEvent } from './registry/store.js';
+import type { SourceKind } from './sources/source.js';
 
 /**
  * The contract's metrics, on a prom-client Registry of this service's own (never the global
