@@ -272,7 +272,7 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
 
     it('resources: requests and limits for cpu and memory', () => {
       const { resources } = find(defaults(), 'Deployment', 'flex-auth').spec.template.spec.containers[0];
-      expect(resources).to.deep.equal({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } });
+      expect(resources).to.deep.equal({ requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } });
     });
 
     it('security: non-root uid 10001, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
