@@ -6,7 +6,7 @@ import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import type { RegistryStore } from '../registry/store.js';
-import { unpackRegistry, UnpackError } from './packed-registry.js';
+import { FORMAT_ANNOTATION, unpackRegistry, UnpackError } from './packed-registry.js';
 import { describeSource } from './source.js';
 import type { RegistryLocation, RegistrySource, SourceInfo } from './source.js';
 
@@ -150,6 +150,8 @@ export class ConfigMapSource implements RegistrySource {
   private partsTimer: NodeJS.Timeout | undefined;
   /** Counts ConfigMap versions seen: a slower read of an older one never applies after a newer one. */
   private generation = 0;
+  /** The resourceVersion of the packed ConfigMap last loaded: seen again (a relist), its parts are not read again. */
+  private packedVersion: string | undefined;
   private stopped = false;
   /** The last failure reported to the store, so that a lasting one is reported once. */
   private reported: string | undefined;
@@ -225,17 +227,19 @@ export class ConfigMapSource implements RegistrySource {
   }
 
   private newGeneration(): number {
+    this.packedVersion = undefined;
     clearTimeout(this.partsTimer);
     this.partRereads.reset();
     return ++this.generation;
   }
 
   private onConfigMap(configMap: V1ConfigMap): void {
-    const generation = this.newGeneration();
     const sourceVersion = configMap.metadata?.resourceVersion;
+    if (sourceVersion !== undefined && sourceVersion === this.packedVersion) return;
+    const generation = this.newGeneration();
     const text = configMap.data?.[this.location.key];
-    if (text !== undefined) {
-      // The v1 form: no part to read, so it is handed over at once.
+    if (text !== undefined && configMap.metadata?.annotations?.[FORMAT_ANNOTATION] === undefined) {
+      // The v1 form: nothing to read or inflate, so it is handed over at once.
       this.reported = undefined;
       void this.store.applyAsync(text, { sourceVersion });
       return;
@@ -260,7 +264,9 @@ export class ConfigMapSource implements RegistrySource {
     }
     if (!current()) return;
     this.reported = undefined;
-    await this.store.applyAsync(unpacked.document, { sourceVersion: configMap.metadata?.resourceVersion, revision: unpacked.revision });
+    const sourceVersion = configMap.metadata?.resourceVersion;
+    const outcome = await this.store.applyAsync(unpacked.document, { sourceVersion, revision: unpacked.revision });
+    if (outcome !== 'rejected' && current()) this.packedVersion = sourceVersion;
   }
 
   /** One part by name, or undefined when it does not exist. */
