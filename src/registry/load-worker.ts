@@ -4,28 +4,19 @@ import { RegistryValidationError } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import type { RegistryDocument } from './document.js';
 import { validateRegistry } from './load.js';
+import { BATCH, decodeUtf8 } from './load-in-worker.js';
+import type { WorkerMessage } from './load-in-worker.js';
 import { groupGraphOfDocument } from './references.js';
 import { revisionOfValid } from './revision.js';
 
 /**
- * The part of a reload that needs no shared state, run off the event loop: hash, parse,
- * validate and compute the revision of the document in `workerData` (text, or UTF-8 bytes). A valid document goes back to the main
- * thread in batches of BATCH entries, one per `next` the main thread sends: a port delivers
- * every message already queued in one go, so batches sent unasked would arrive as one long
- * pause instead of slices between the checks the main thread answers.
+ * The worker's side of load-in-worker.ts: the part of a reload that needs no shared state, run
+ * off the event loop. Hashes, decodes, parses and validates the document in `workerData` (text,
+ * or UTF-8 bytes) and computes its revision. A valid document goes back to the main thread in
+ * batches of BATCH entries, one per `next` the main thread sends: a port delivers every message
+ * already queued in one go, so batches sent unasked would arrive as one long pause instead of
+ * slices between the checks the main thread answers.
  */
-
-export const BATCH = 2000;
-
-/** What the main thread sends: `next` when it is ready for the next batch. */
-export type WorkerRequest = 'next';
-
-export type WorkerMessage =
-  | { readonly type: 'hash'; readonly hash: string }
-  | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[] }
-  | { readonly type: 'head'; readonly revision: string; readonly document: Omit<RegistryDocument, 'actors' | 'relationships'> }
-  | { readonly type: 'actors' | 'relationships'; readonly items: readonly unknown[] }
-  | { readonly type: 'done' };
 
 function post(message: WorkerMessage): void {
   parentPort!.postMessage(message);
@@ -42,15 +33,6 @@ function validated(text: string): { document: RegistryDocument; revision: string
   if (errors.length > 0) return errors;
   const valid = document as RegistryDocument;
   return { document: valid, revision: revisionOfValid(valid) };
-}
-
-/** The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8. */
-export function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new RegistryValidationError([{ path: '', message: 'not valid UTF-8' }]);
-  }
 }
 
 if (parentPort) {

@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
-import { CompiledRegistry } from './compiled-registry.js';
-import type { RegistryDocument } from './document.js';
+import type { CompiledRegistry } from './compiled-registry.js';
 import { loadRegistry } from './load.js';
-import { decodeUtf8 } from './load-worker.js';
-import type { WorkerMessage, WorkerRequest } from './load-worker.js';
-import { groupGraphOfDocument } from './references.js';
+import { decodeUtf8, loadInWorker } from './load-in-worker.js';
 
 /**
  * What the store knows of where its documents come from: a kind and the name `/readyz` shows.
@@ -51,8 +47,6 @@ function sha256(document: string | Uint8Array): string {
   return createHash('sha256').update(document).digest('hex');
 }
 
-
-
 /** Documents at least this large are parsed and validated in a worker thread (see applyAsync). */
 export const OFF_THREAD_BYTES = 1024 * 1024;
 
@@ -67,73 +61,6 @@ export interface ApplyOptions {
   readonly sourceVersion?: string | undefined;
   /** The revision the publisher announced: a document with another one is refused. */
   readonly revision?: string | undefined;
-}
-
-/** What an off-thread load found; `hash` is the text's sha256, for the store's memory of texts. */
-type OffThreadResult =
-  | { readonly hash: string; readonly registry: CompiledRegistry }
-  | { readonly hash: string; readonly error: unknown }
-  | { readonly hash: string; readonly repeated: true };
-
-/**
- * Hashes, parses and validates a document (text or UTF-8 bytes) in a worker thread, then compiles it here: the compiled
- * registry (maps and sets) must live on this thread, and the worker hands the document over
- * in batches so that copying it never blocks checks for long. `isRepeat` stops early for a
- * text already handled. Rejects only if the worker itself fails.
- */
-function loadOffThread(document: string | Uint8Array, isRepeat: (hash: string) => boolean): Promise<OffThreadResult> {
-  return new Promise((resolve, reject) => {
-    // Bytes move to the worker (a string would be copied, slowly, on this thread); a view of
-    // part of a larger buffer is copied first, so that nothing else is taken away.
-    const bytes = typeof document === 'string' || document.byteLength === document.buffer.byteLength ? document : document.slice();
-    const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
-    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: bytes, transferList });
-    let hash = '';
-    let revision = '';
-    let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
-    const actors: unknown[] = [];
-    const relationships: unknown[] = [];
-    const finish = (result: OffThreadResult) => {
-      void worker.terminate();
-      resolve(result);
-    };
-    // The next batch is asked for only after a turn of the event loop, so checks get theirs.
-    const next = () => setImmediate(() => worker.postMessage('next' satisfies WorkerRequest));
-    worker.on('message', (message: WorkerMessage) => {
-      switch (message.type) {
-        case 'hash':
-          hash = message.hash;
-          if (isRepeat(hash)) finish({ hash, repeated: true });
-          break;
-        case 'invalid':
-          finish({ hash, error: new RegistryValidationError(message.details) });
-          break;
-        case 'head':
-          ({ revision, document: head } = message);
-          next();
-          break;
-        case 'actors':
-          for (const item of message.items) actors.push(item);
-          next();
-          break;
-        case 'relationships':
-          for (const item of message.items) relationships.push(item);
-          next();
-          break;
-        case 'done': {
-          const document = { ...head, actors, relationships } as RegistryDocument;
-          try {
-            finish({ hash, registry: new CompiledRegistry(document, revision, groupGraphOfDocument(document)) });
-          } catch (error) {
-            finish({ hash, error });
-          }
-        }
-      }
-    });
-    worker.on('error', reject);
-    // After a result this changes nothing; without one, the worker died (e.g. out of memory).
-    worker.on('exit', (code) => reject(new Error(`the validating worker stopped (exit code ${code})`)));
-  });
 }
 
 /**
@@ -187,7 +114,7 @@ export class RegistryStore {
   applyAsync(document: string | Uint8Array, options: ApplyOptions = {}): Promise<ApplyOutcome> {
     const run = (): ApplyOutcome | Promise<ApplyOutcome> => {
       if (document.length < this.offThreadBytes) return this.loadNow(document, options);
-      return loadOffThread(document, (hash) => hash === this.lastText?.hash).then(
+      return loadInWorker(document, (hash) => hash === this.lastText?.hash).then(
         (result) => {
           if ('repeated' in result) return this.repeated(options.sourceVersion);
           if ('error' in result) return this.refuse(result.hash, result.error);
