@@ -48,6 +48,8 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
     const bytes = typeof document === 'string' || document.byteLength === document.buffer.byteLength ? document : document.slice();
     const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
     const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: bytes, transferList });
+    // A reload in progress never keeps a stopping process alive.
+    worker.unref();
     let hash = '';
     let revision = '';
     let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
