@@ -8,13 +8,13 @@ import { createLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { describeFailure, RegistryStore } from './registry/store.js';
-import type { ReloadEvent, SourceInfo } from './registry/store.js';
+import type { ReloadEvent } from './registry/store.js';
 import type { ConfigMapSourceOptions } from './sources/configmap.js';
 import { EmbeddedSource } from './sources/embedded.js';
 import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
 import { describeSource } from './sources/source.js';
-import type { RegistryLocation, RegistrySource } from './sources/source.js';
+import type { RegistryLocation, RegistrySource, SourceInfo } from './sources/source.js';
 
 export type { RegistryLocation } from './sources/source.js';
 

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ACTOR_TYPES } from './core/types.js';
-import type { ReloadEvent, SourceKind } from './registry/store.js';
+import type { ReloadEvent, StoreSource } from './registry/store.js';
 
 /**
  * The contract's metrics, on a prom-client Registry of this service's own (never the global
@@ -77,9 +77,9 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  private readonly sourceKind: SourceKind;
+  private readonly sourceKind: StoreSource['kind'];
 
-  constructor(sourceKind: SourceKind) {
+  constructor(sourceKind: StoreSource['kind']) {
     this.sourceKind = sourceKind;
     collectDefaultMetrics({ register: this.registry });
     // prom-client's `nodejs_active_*_total` gauges break `promtool check metrics` (a gauge

@@ -3,12 +3,15 @@ import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import type { CompiledRegistry } from './compiled-registry.js';
 import { loadRegistry } from './load.js';
+import { decodeUtf8, loadInWorker } from './load-in-worker.js';
 
-export type SourceKind = 'file' | 'configmap' | 'embedded';
-
-/** Where documents come from: `name` is `file:PATH`, `configmap:NS/NAME` or `embedded:PATH`. */
-export interface SourceInfo {
-  readonly kind: SourceKind;
+/**
+ * What the store knows of where its documents come from: a kind and the name `/readyz` shows.
+ * The kinds themselves are the sources' business (sources/source.ts, SourceInfo); the registry
+ * layer needs no more than this, and imports nothing from sources.
+ */
+export interface StoreSource {
+  readonly kind: string;
   readonly name: string;
 }
 
@@ -40,28 +43,49 @@ export interface StoreStatus {
   readonly last_error: { readonly message: string; readonly at: string; readonly details: readonly ErrorDetail[] } | null;
 }
 
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+function sha256(document: string | Uint8Array): string {
+  return createHash('sha256').update(document).digest('hex');
+}
+
+/** Documents at least this large are parsed and validated in a worker thread (see applyAsync). */
+export const OFF_THREAD_BYTES = 1024 * 1024;
+
+export interface StoreOptions {
+  readonly now?: () => Date;
+  /** Texts this long or longer are validated off the event loop; shorter ones at once (tests lower it). */
+  readonly offThreadBytes?: number;
+}
+
+export interface ApplyOptions {
+  /** The source's own version of the document, e.g. a ConfigMap's resourceVersion. */
+  readonly sourceVersion?: string | undefined;
+  /** The revision the publisher announced: a document with another one is refused. */
+  readonly revision?: string | undefined;
 }
 
 /**
  * Holds the registry the service answers from. Every document is validated and compiled in
  * full before a single assignment swaps it in, so a request sees the old registry or the new
- * one, never a mix, and a bad document never replaces a good one. Loading is synchronous,
- * so reloads cannot interleave.
+ * one, never a mix, and a bad document never replaces a good one. `apply` loads at once;
+ * `applyAsync`, which sources use, queues documents and loads large ones off the event loop,
+ * one at a time.
  */
 export class RegistryStore {
-  readonly source: SourceInfo;
+  readonly source: StoreSource;
   private active: ActiveRegistry | undefined;
   private lastFailure: ReloadFailure | undefined;
   /** The last document handled and whether it was rejected: the same bytes again change nothing. */
   private lastText: { readonly hash: string; readonly rejected: boolean } | undefined;
   private readonly listeners: ((event: ReloadEvent) => void)[] = [];
   private readonly now: () => Date;
+  private readonly offThreadBytes: number;
+  /** The reload in progress and those queued behind it; undefined when idle. */
+  private queue: Promise<unknown> | undefined;
 
-  constructor(source: SourceInfo, options: { now?: () => Date } = {}) {
+  constructor(source: StoreSource, options: StoreOptions = {}) {
     this.source = source;
     this.now = options.now ?? (() => new Date());
+    this.offThreadBytes = options.offThreadBytes ?? OFF_THREAD_BYTES;
   }
 
   current(): CompiledRegistry | undefined {
@@ -78,19 +102,75 @@ export class RegistryStore {
 
   /** Validates and, if valid and new, swaps in a document. Never throws for a bad document. */
   apply(text: string, sourceVersion?: string): ApplyOutcome {
-    const hash = sha256(text);
-    if (hash === this.lastText?.hash) {
-      this.noteVersion(sourceVersion);
-      return this.lastText.rejected ? 'rejected' : 'unchanged';
+    return this.loadNow(text, { sourceVersion });
+  }
+
+  /**
+   * Like `apply`, for sources, with the document as text or UTF-8 bytes: when idle, a small
+   * document loads at once; otherwise documents wait their turn, and one of at least
+   * `offThreadBytes` is decoded, parsed and validated in a worker thread, so checks go on
+   * being answered while it loads. Bytes given here are handed over (their buffer detached).
+   */
+  applyAsync(document: string | Uint8Array, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const run = (): ApplyOutcome | Promise<ApplyOutcome> => {
+      if (document.length < this.offThreadBytes) return this.loadNow(document, options);
+      return loadInWorker(document, (hash) => hash === this.lastText?.hash).then(
+        (result) => {
+          if ('repeated' in result) return this.repeated(options.sourceVersion);
+          if ('error' in result) return this.refuse(result.hash, result.error);
+          return this.accept(result.hash, result.registry, options);
+        },
+        (error: unknown) => this.refuse(undefined, error),
+      );
+    };
+    if (this.queue === undefined) {
+      const outcome = run();
+      if (!(outcome instanceof Promise)) return Promise.resolve(outcome);
+      return this.track(outcome);
     }
+    return this.track(this.queue.then(run));
+  }
+
+  /** Makes `work` the tail of the queue, and the queue idle again once it is the last. */
+  private track(work: Promise<ApplyOutcome>): Promise<ApplyOutcome> {
+    const tail = work.finally(() => {
+      if (this.queue === tail) this.queue = undefined;
+    });
+    this.queue = tail;
+    return tail;
+  }
+
+  private loadNow(document: string | Uint8Array, options: ApplyOptions): ApplyOutcome {
+    const hash = sha256(document);
+    if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
     let registry: CompiledRegistry;
     try {
-      registry = loadRegistry(text);
+      registry = loadRegistry(typeof document === 'string' ? document : decodeUtf8(document));
     } catch (error) {
-      // Anything else is a bug in validation; the document is refused all the same (fail closed).
-      const known = error instanceof RegistryValidationError;
-      this.lastText = { hash, rejected: true };
-      this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
+      return this.refuse(hash, error);
+    }
+    return this.accept(hash, registry, options);
+  }
+
+  private repeated(sourceVersion: string | undefined): ApplyOutcome {
+    this.noteVersion(sourceVersion);
+    return this.lastText?.rejected ? 'rejected' : 'unchanged';
+  }
+
+  /** `hash` is undefined when the text was never hashed (the worker failed): it is then read afresh next time. */
+  private refuse(hash: string | undefined, error: unknown): ApplyOutcome {
+    // Anything else is a bug in validation; the document is refused all the same (fail closed).
+    const known = error instanceof RegistryValidationError;
+    this.lastText = hash === undefined ? undefined : { hash, rejected: true };
+    this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
+    return 'rejected';
+  }
+
+  private accept(hash: string, registry: CompiledRegistry, { sourceVersion, revision }: ApplyOptions): ApplyOutcome {
+    if (revision !== undefined && registry.revision !== revision) {
+      // Not remembered as rejected: the same text with the right announcement is fine.
+      this.lastText = undefined;
+      this.recordFailure(`the document's revision ${registry.revision} is not the announced ${revision}`, []);
       return 'rejected';
     }
     this.lastText = { hash, rejected: false };

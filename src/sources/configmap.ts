@@ -5,9 +5,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
-import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistryStore } from '../registry/store.js';
+import { FORMAT_ANNOTATION, unpackRegistry, UnpackError } from './packed-registry.js';
 import { describeSource } from './source.js';
-import type { RegistryLocation, RegistrySource } from './source.js';
+import type { RegistryLocation, RegistrySource, SourceInfo } from './source.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -17,8 +18,14 @@ export interface ConfigMapSourceOptions {
   readonly logger: Logger;
   /** Credentials; by default KUBECONFIG, else the pod's service account, else ~/.kube/config. */
   readonly kubeConfig?: KubeConfig;
-  /** Reconnect delays: doubling from `initialMs` up to `maxMs`. */
+  /**
+   * Reconnect delays: doubling from `initialMs` up to `maxMs`, each shortened by a random
+   * fraction of up to half so that replicas cut off together do not reconnect in lockstep.
+   * The same delays space re-reads of parts that are not (yet) those the index names.
+   */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Source of the jitter, in [0, 1): Math.random unless a test fixes it. */
+  readonly random?: () => number;
   /** Server-side watch timeout: the watch is re-opened at least this often. */
   readonly watchTimeoutSeconds?: number;
   /** Extra time past the server-side timeout before a silent (half-open) watch is abandoned. */
@@ -91,12 +98,42 @@ function describeError(error: unknown): string {
   return [status, message].filter((part) => part !== undefined && part !== '').join(' ') || String(error);
 }
 
+function isNotFound(error: unknown): boolean {
+  const { statusCode, code } = error as { statusCode?: number; code?: number };
+  return statusCode === 404 || code === 404;
+}
+
+/** Doubling delays from `initialMs` to `maxMs`, each with jitter; `reset` starts over. */
+class Backoff {
+  private next: number;
+
+  constructor(private readonly initialMs: number, private readonly maxMs: number, private readonly random: () => number) {
+    this.next = initialMs;
+  }
+
+  take(): number {
+    const base = this.next;
+    this.next = Math.min(base * 2, this.maxMs);
+    return Math.round(base * (1 - this.random() / 2));
+  }
+
+  reset(): void {
+    this.next = this.initialMs;
+  }
+}
+
 /**
  * Follows one ConfigMap through the Kubernetes API: list, then watch, with a `metadata.name`
  * field selector so that a Role limited to that one object by `resourceNames` suffices. The
  * client library's ListWatch relists on 410 Gone and re-watches when the server ends a watch;
  * on any other error it stops, so this source starts a fresh one (list, then watch) after a
- * delay that doubles from 1 s up to 30 s and resets once a list succeeds.
+ * delay that doubles from 1 s up to 30 s (with jitter) and resets once a list succeeds.
+ *
+ * A registry too large for one object is split into parts (packed-registry.ts) that the main
+ * ConfigMap indexes. Only the main one is watched: it is applied after its parts, so when it
+ * changes the parts are read by name (get). Parts that are not yet the indexed ones (an apply
+ * in progress, or a part deleted by hand) keep the last good registry, are reported, and are
+ * read again after a backoff delay until they are.
  */
 export class ConfigMapSource implements RegistrySource {
   readonly info: SourceInfo;
@@ -104,13 +141,17 @@ export class ConfigMapSource implements RegistrySource {
   private readonly store: RegistryStore;
   private readonly options: ConfigMapSourceOptions;
   private readonly logger: Logger;
-  private readonly initialDelayMs: number;
-  private readonly maxDelayMs: number;
   private kubeConfig: KubeConfig | undefined;
   private api: CoreV1Api | undefined;
   private informer: ListWatch<V1ConfigMap> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private nextDelayMs: number;
+  private readonly reconnects: Backoff;
+  private readonly partRereads: Backoff;
+  private partsTimer: NodeJS.Timeout | undefined;
+  /** Counts ConfigMap versions seen: a slower read of an older one never applies after a newer one. */
+  private generation = 0;
+  /** The resourceVersion of the packed ConfigMap last loaded: seen again (a relist), its parts are not read again. */
+  private packedVersion: string | undefined;
   private stopped = false;
   /** The last failure reported to the store, so that a lasting one is reported once. */
   private reported: string | undefined;
@@ -121,9 +162,10 @@ export class ConfigMapSource implements RegistrySource {
     this.store = store;
     this.options = options;
     this.logger = options.logger;
-    this.initialDelayMs = options.backoff?.initialMs ?? 1000;
-    this.maxDelayMs = options.backoff?.maxMs ?? 30_000;
-    this.nextDelayMs = this.initialDelayMs;
+    const initialMs = options.backoff?.initialMs ?? 1000;
+    const maxMs = options.backoff?.maxMs ?? 30_000;
+    this.reconnects = new Backoff(initialMs, maxMs, options.random ?? Math.random);
+    this.partRereads = new Backoff(initialMs, maxMs, options.random ?? Math.random);
   }
 
   private get what(): string {
@@ -140,6 +182,7 @@ export class ConfigMapSource implements RegistrySource {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.partsTimer);
     await this.informer?.stop();
   }
 
@@ -164,7 +207,11 @@ export class ConfigMapSource implements RegistrySource {
     };
     informer.on('add', (configMap) => { if (live()) this.onConfigMap(configMap); });
     informer.on('update', (configMap) => { if (live()) this.onConfigMap(configMap); });
-    informer.on('delete', () => { if (live()) this.report(`${this.what} was deleted; keeping the last good registry`); });
+    informer.on('delete', () => {
+      if (!live()) return;
+      this.newGeneration();
+      this.report(`${this.what} was deleted; keeping the last good registry`);
+    });
     informer.on('error', (error) => { if (live()) this.onError(informer, error); });
     this.informer = informer;
     return informer.start();
@@ -172,26 +219,68 @@ export class ConfigMapSource implements RegistrySource {
 
   private async list(informer: ListWatch<V1ConfigMap>, fieldSelector: string): Promise<V1ConfigMapList> {
     const list = await this.api!.listNamespacedConfigMap({ namespace: this.location.namespace, fieldSelector });
-    this.nextDelayMs = this.initialDelayMs;
+    this.reconnects.reset();
     if (list.items.length === 0 && !informer.get(this.location.name, this.location.namespace)) {
       this.report(`${this.what} not found`);
     }
     return list;
   }
 
+  private newGeneration(): number {
+    this.packedVersion = undefined;
+    clearTimeout(this.partsTimer);
+    this.partRereads.reset();
+    return ++this.generation;
+  }
+
   private onConfigMap(configMap: V1ConfigMap): void {
+    const sourceVersion = configMap.metadata?.resourceVersion;
+    if (sourceVersion !== undefined && sourceVersion === this.packedVersion) return;
+    const generation = this.newGeneration();
     const text = configMap.data?.[this.location.key];
-    if (text === undefined) {
-      this.report(`${this.what} has no key ${this.location.key}`);
+    if (text !== undefined && configMap.metadata?.annotations?.[FORMAT_ANNOTATION] === undefined) {
+      // The v1 form: nothing to read or inflate, so it is handed over at once.
+      this.reported = undefined;
+      void this.store.applyAsync(text, { sourceVersion });
       return;
     }
+    void this.loadPacked(configMap, generation);
+  }
+
+  private async loadPacked(configMap: V1ConfigMap, generation: number): Promise<void> {
+    const current = () => generation === this.generation && !this.stopped;
+    let unpacked;
+    try {
+      unpacked = await unpackRegistry(configMap, this.location, (name) => this.readPart(name));
+    } catch (error) {
+      if (!current()) return;
+      const known = error instanceof UnpackError;
+      this.report(known ? `${this.what} ${error.message}` : `cannot read the parts of ${this.what}: ${describeError(error)}`);
+      // Parts change apart from the main object, which is all that is watched: look again.
+      if (!known || error.waiting) {
+        this.partsTimer = setTimeout(() => { if (current()) void this.loadPacked(configMap, generation); }, this.partRereads.take());
+      }
+      return;
+    }
+    if (!current()) return;
     this.reported = undefined;
-    this.store.apply(text, configMap.metadata?.resourceVersion);
+    const sourceVersion = configMap.metadata?.resourceVersion;
+    const outcome = await this.store.applyAsync(unpacked.document, { sourceVersion, revision: unpacked.revision });
+    if (outcome !== 'rejected' && current()) this.packedVersion = sourceVersion;
+  }
+
+  /** One part by name, or undefined when it does not exist. */
+  private async readPart(name: string): Promise<V1ConfigMap | undefined> {
+    try {
+      return await this.api!.readNamespacedConfigMap({ name, namespace: this.location.namespace });
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
   }
 
   private onError(informer: ListWatch<V1ConfigMap>, error: unknown): void {
-    const delayMs = this.nextDelayMs;
-    this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.maxDelayMs);
+    const delayMs = this.reconnects.take();
     const message = `cannot list or watch ${this.what}: ${describeError(error)}`;
     this.logger.warn({ source: this.info.name, error: describeError(error), retry_in_ms: delayMs }, 'kubernetes API error; will reconnect');
     this.report(message);

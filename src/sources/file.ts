@@ -1,8 +1,8 @@
-import type { RegistryStore, SourceInfo } from '../registry/store.js';
+import type { RegistryStore } from '../registry/store.js';
 import { FileWatcher } from './file-watcher.js';
 import type { FileWatcherOptions } from './file-watcher.js';
 import { describeSource } from './source.js';
-import type { RegistrySource } from './source.js';
+import type { RegistrySource, SourceInfo } from './source.js';
 
 export type FileSourceOptions = FileWatcherOptions;
 
@@ -17,7 +17,7 @@ export class FileSource implements RegistrySource {
 
   constructor(file: string, store: RegistryStore, options: FileSourceOptions) {
     this.info = describeSource({ kind: 'file', path: file });
-    this.watcher = new FileWatcher(file, { onText: (text) => store.apply(text), onError: (message) => store.fail(message) }, options);
+    this.watcher = new FileWatcher(file, { onText: (text) => void store.applyAsync(text), onError: (message) => store.fail(message) }, options);
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,12 @@
 import { EMBEDDED_REGISTRY } from '../paths.js';
-import type { SourceInfo } from '../registry/store.js';
+
+export type SourceKind = 'file' | 'configmap' | 'embedded';
+
+/** Where documents come from: `name` is `file:PATH`, `configmap:NS/NAME` or `embedded:PATH`. */
+export interface SourceInfo {
+  readonly kind: SourceKind;
+  readonly name: string;
+}
 
 /** Where `serve` reads its registry from, as configured. */
 export type RegistryLocation =

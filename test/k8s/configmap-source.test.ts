@@ -10,6 +10,7 @@ import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
 import { pollUntil } from '../helpers/poll.js';
 import { runCommand as run } from '../helpers/process.js';
 import { expectedRevision } from '../helpers/revision.js';
+import { kubectl, writeServiceAccountKubeconfig } from '../helpers/kube.js';
 
 /**
  * Against a real kube-apiserver and etcd (scripts/k8s-test-env.sh run, as `npm run test:k8s`
@@ -24,13 +25,6 @@ const SERVICE_ACCOUNT = 'flex-auth';
 const harnessDir = process.env.K8S_TEST_ENV_DIR;
 const harnessScript = path.join(PACKAGE_ROOT, 'scripts', 'k8s-test-env.sh');
 
-
-/** kubectl as the cluster admin (the harness's KUBECONFIG); fails the test on a non-zero exit. */
-async function kubectl(args: string[], stdin?: string): Promise<string> {
-  const result = await run('kubectl', args, { stdin });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
 
 async function applyRegistry(document: string): Promise<void> {
   const manifest = await run(process.execPath, [CLI, 'configmap', '-'], { stdin: document });
@@ -71,16 +65,7 @@ describe('the ConfigMap source against a real Kubernetes API server', function (
     await kubectl(['-n', NAMESPACE, 'create', 'rolebinding', 'flex-auth-registry-reader', '--role=flex-auth-registry-reader', `--serviceaccount=${NAMESPACE}:${SERVICE_ACCOUNT}`]);
 
     // A kubeconfig that authenticates as that ServiceAccount only, with a short-lived token.
-    const token = (await kubectl(['-n', NAMESPACE, 'create', 'token', SERVICE_ACCOUNT, '--duration=1h'])).trim();
-    const view = JSON.parse(await kubectl(['config', 'view', '--raw', '--minify', '-o', 'json'])) as Record<string, any>;
-    const cluster = view.clusters[0].cluster as Record<string, string>;
-    const saConfig = {
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'flex-auth',
-      clusters: [{ name: 'target', cluster }],
-      users: [{ name: 'flex-auth', user: { token } }],
-      contexts: [{ name: 'flex-auth', context: { cluster: 'target', user: 'flex-auth', namespace: NAMESPACE } }],
-    };
-    await writeFile(path.join(dir, 'flex-auth.kubeconfig'), JSON.stringify(saConfig), { mode: 0o600 });
+    await writeServiceAccountKubeconfig(NAMESPACE, SERVICE_ACCOUNT, path.join(dir, 'flex-auth.kubeconfig'));
   });
 
   after(async () => {

@@ -77,6 +77,20 @@ function parseDocs(text: string): Doc[] {
 
 const key = (doc: Doc) => `${doc.kind}/${doc.metadata?.name}`;
 
+/** At most this many parts (docs/registry.md): the Role names each one. */
+const MAX_PARTS = 64;
+
+/**
+ * The Role's rules for a registry ConfigMap: get, list and watch on it (the watch's field
+ * selector), and get, nothing more, on each of its fixed-name parts.
+ */
+function registryRules(name: string): Doc[] {
+  return [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: [name], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: Array.from({ length: MAX_PARTS }, (_, i) => `${name}-part-${i}`), verbs: ['get'] },
+  ];
+}
+
 function find(docs: Doc[], kind: string, name?: string): Doc {
   const found = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata?.name === name));
   expect(found, `exactly one ${kind}${name ? ` ${name}` : ''} in ${docs.map(key).join(', ')}`).to.have.length(1);
@@ -262,7 +276,7 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
 
     it('resources: requests and limits for cpu and memory', () => {
       const { resources } = find(defaults(), 'Deployment', 'flex-auth').spec.template.spec.containers[0];
-      expect(resources).to.deep.equal({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '256Mi' } });
+      expect(resources).to.deep.equal({ requests: { cpu: '100m', memory: '384Mi' }, limits: { cpu: '1', memory: '768Mi' } });
     });
 
     it('security: non-root uid 10001, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
@@ -292,9 +306,9 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(container.ports.find((p: Doc) => p.name === service.spec.ports[0].targetPort).containerPort).to.equal(8080);
     });
 
-    it('RBAC: get, list and watch on the one ConfigMap, bound to the ServiceAccount flex-auth only', () => {
+    it('RBAC: get, list and watch on the one ConfigMap, get on its parts, bound to the ServiceAccount flex-auth only', () => {
       const role = find(defaults(), 'Role', 'flex-auth-registry-reader');
-      expect(role.rules).to.deep.equal([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['flex-auth-registry'], verbs: ['get', 'list', 'watch'] }]);
+      expect(role.rules).to.deep.equal(registryRules('flex-auth-registry'));
       const binding = find(defaults(), 'RoleBinding', 'flex-auth-registry-reader');
       expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'flex-auth-registry-reader' });
       expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'flex-auth', namespace: NAMESPACE }]);
@@ -320,14 +334,14 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
     it('existing-configmap: no ConfigMap of the chart\'s own; the Role and the args name the existing one', () => {
       const docs = renders.get('existing-configmap-values.yaml')!;
       expect(docs.filter((d) => d.kind === 'ConfigMap')).to.deep.equal([]);
-      expect(find(docs, 'Role').rules[0].resourceNames).to.deep.equal(['flex-auth-registry']);
+      expect(find(docs, 'Role').rules).to.deep.equal(registryRules('flex-auth-registry'));
       expect(find(docs, 'Deployment').spec.template.spec.containers[0].args).to.deep.equal(['serve', '--registry-configmap', 'flex-auth/flex-auth-registry']);
     });
 
     it('an existing ConfigMap under another name is the one the Role and the args name', async () => {
       const docs = await render(undefined, NAMESPACE, ['--set', 'registry.existingConfigMap=ops-warden-registry', '--set', 'registry.key=snapshot.json']);
       expect(docs.filter((d) => d.kind === 'ConfigMap')).to.deep.equal([]);
-      expect(find(docs, 'Role').rules).to.deep.equal([{ apiGroups: [''], resources: ['configmaps'], resourceNames: ['ops-warden-registry'], verbs: ['get', 'list', 'watch'] }]);
+      expect(find(docs, 'Role').rules).to.deep.equal(registryRules('ops-warden-registry'));
       expect(find(docs, 'Deployment').spec.template.spec.containers[0].args).to.deep.equal([
         'serve', '--registry-configmap', 'flex-auth/ops-warden-registry', '--registry-key', 'snapshot.json',
       ]);
@@ -524,11 +538,15 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       return (await run('kubectl', ['auth', 'can-i', ...args, '-n', namespace, `--as=system:serviceaccount:${namespace}:flex-auth`])).stdout.trim();
     }
 
-    /** `flex-auth configmap FILE --namespace NS | kubectl apply -f -`, as the sync runbook publishes. */
+    /**
+     * `flex-auth configmap FILE --namespace NS | kubectl apply -f -`, then the deletion of the
+     * parts that manifest leaves unused, as the sync runbook publishes.
+     */
     async function publish(document: Doc, namespace: string): Promise<void> {
       const file = path.join(dir, `registry-${namespace}.json`);
       await writeFile(file, JSON.stringify(document, null, 2));
-      const cmd = `"${process.execPath}" "${CLI}" configmap "${file}" --namespace "${namespace}" | kubectl apply -f -`;
+      const configmap = `"${process.execPath}" "${CLI}" configmap "${file}" --namespace "${namespace}"`;
+      const cmd = `${configmap} | kubectl apply -f - && kubectl delete configmap -n "${namespace}" -l "$(${configmap} --prune-selector)"`;
       const result = await run('bash', ['-o', 'pipefail', '-c', cmd]);
       expect(result.code, result.stderr).to.equal(0);
     }
@@ -560,6 +578,11 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(await canI(ns, 'watch', 'configmap/flex-auth-registry')).to.equal('yes');
       expect(await canI(ns, 'get', 'configmap/other')).to.equal('no');
       expect(await canI(ns, 'list', 'configmaps')).to.equal('no');
+      expect(await canI(ns, 'get', 'configmap/flex-auth-registry-part-0')).to.equal('yes');
+      expect(await canI(ns, 'get', `configmap/flex-auth-registry-part-${MAX_PARTS - 1}`)).to.equal('yes');
+      expect(await canI(ns, 'get', `configmap/flex-auth-registry-part-${MAX_PARTS}`)).to.equal('no');
+      expect(await canI(ns, 'watch', 'configmap/flex-auth-registry-part-0')).to.equal('no');
+      expect(await canI(ns, 'update', 'configmap/flex-auth-registry-part-0')).to.equal('no');
       expect(await canI(ns, 'update', 'configmap/flex-auth-registry')).to.equal('no');
       expect(await canI(ns, 'patch', 'configmap/flex-auth-registry')).to.equal('no');
       expect(await canI(ns, 'delete', 'configmap/flex-auth-registry')).to.equal('no');
@@ -615,7 +638,7 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       await helm(['upgrade', 'flex-auth', CHART, '--namespace', INSTALL_NAMESPACE, '--reuse-values', '--set', 'registry.existingConfigMap=flex-auth-registry']);
       const manifest = parseDocs(await helm(['get', 'manifest', 'flex-auth', '--namespace', INSTALL_NAMESPACE]));
       expect(manifest.filter((d) => d.kind === 'ConfigMap')).to.deep.equal([]);
-      expect(find(manifest, 'Role').rules[0].resourceNames).to.deep.equal(['flex-auth-registry']);
+      expect(find(manifest, 'Role').rules).to.deep.equal(registryRules('flex-auth-registry'));
       const kept = JSON.parse(await kubectl(['-n', INSTALL_NAMESPACE, 'get', 'configmap', 'flex-auth-registry', '-o', 'json'])) as Doc;
       expect(JSON.parse(kept.data['registry.json'])).to.deep.equal(production);
       // flex-auth never lost its registry: same revision, no error, the published actor still allowed.

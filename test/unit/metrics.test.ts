@@ -16,7 +16,7 @@ import { createApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
 import { RegistryStore } from '../../src/registry/store.js';
-import type { SourceKind } from '../../src/registry/store.js';
+import type { SourceKind } from '../../src/sources/source.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const PRODUCTION = path.join(ROOT, 'examples', 'ops-warden', 'production_registry_snapshot.json');

@@ -130,14 +130,25 @@ describe('the ConfigMap source (against a protocol-level fake API server)', () =
     expect(api.count((r) => !r.watch)).to.equal(lists + 1);
   });
 
+  const retryDelays = () => logs.filter((l) => l.msg === 'kubernetes API error; will reconnect').map((l) => l.retry_in_ms);
+
   it('retries failed lists with a doubling, capped backoff and recovers', async () => {
     api.put({ 'registry.json': docA });
     api.failNextLists(4, 500);
-    await start({ firstListTimeoutMs: 1 });
+    await start({ firstListTimeoutMs: 1, random: () => 0 });
     await reloadedUntil(store, () => agent('agt-a'));
-    const delays = logs.filter((l) => l.msg === 'kubernetes API error; will reconnect').map((l) => l.retry_in_ms);
-    expect(delays).to.deep.equal([20, 40, 80, 80]);
+    expect(retryDelays()).to.deep.equal([20, 40, 80, 80]);
     expect(api.count((r) => !r.watch)).to.equal(5);
+  });
+
+  it('shortens each retry delay by a random fraction of up to half, so replicas spread out', async () => {
+    api.put({ 'registry.json': docA });
+    api.failNextLists(4, 500);
+    const draws = [0.5, 0.25, 0.999, 0];
+    await start({ firstListTimeoutMs: 1, random: () => draws.shift()! });
+    await reloadedUntil(store, () => agent('agt-a'));
+    // Bases 20, 40, 80, 80 (doubling, capped), each times (1 - draw / 2).
+    expect(retryDelays()).to.deep.equal([15, 35, 40, 80]);
   });
 
   it('ignores a malformed event and applies the next valid one', async () => {

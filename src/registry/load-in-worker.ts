@@ -1,0 +1,99 @@
+import { Worker } from 'node:worker_threads';
+import { RegistryValidationError } from '../core/errors.js';
+import type { ErrorDetail } from '../core/errors.js';
+import { CompiledRegistry } from './compiled-registry.js';
+import type { RegistryDocument } from './document.js';
+import { groupGraphOfDocument } from './references.js';
+
+/** The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new RegistryValidationError([{ path: '', message: 'not valid UTF-8' }]);
+  }
+}
+
+/** Entries per batch the worker sends back (load-worker.ts). */
+export const BATCH = 2000;
+
+/** What the main thread sends: `next` when it is ready for the next batch. */
+export type WorkerRequest = 'next';
+
+/** What the worker sends: its hash first, then `invalid`, or `head`, batches and `done`. */
+export type WorkerMessage =
+  | { readonly type: 'hash'; readonly hash: string }
+  | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[] }
+  | { readonly type: 'head'; readonly revision: string; readonly document: Omit<RegistryDocument, 'actors' | 'relationships'> }
+  | { readonly type: 'actors' | 'relationships'; readonly items: readonly unknown[] }
+  | { readonly type: 'done' };
+
+/** What an off-thread load found; `hash` is the text's sha256, for the store's memory of texts. */
+export type OffThreadResult =
+  | { readonly hash: string; readonly registry: CompiledRegistry }
+  | { readonly hash: string; readonly error: unknown }
+  | { readonly hash: string; readonly repeated: true };
+
+/**
+ * Hashes, decodes, parses and validates a document (text or UTF-8 bytes) in a worker thread
+ * (load-worker.ts), then compiles it here: the compiled registry (maps and sets) must live on
+ * this thread, and the worker hands the document over in batches so that copying it never
+ * blocks checks for long. `isRepeat` stops early for a document already handled. Rejects only
+ * if the worker itself fails.
+ */
+export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: string) => boolean): Promise<OffThreadResult> {
+  return new Promise((resolve, reject) => {
+    // Bytes move to the worker (a string would be copied, slowly, on this thread); a view of
+    // part of a larger buffer is copied first, so that nothing else is taken away.
+    const bytes = typeof document === 'string' || document.byteLength === document.buffer.byteLength ? document : document.slice();
+    const transferList = typeof bytes === 'string' ? [] : [bytes.buffer as ArrayBuffer];
+    const worker = new Worker(new URL('./load-worker.js', import.meta.url), { workerData: bytes, transferList });
+    // A reload in progress never keeps a stopping process alive.
+    worker.unref();
+    let hash = '';
+    let revision = '';
+    let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
+    const actors: unknown[] = [];
+    const relationships: unknown[] = [];
+    const finish = (result: OffThreadResult) => {
+      void worker.terminate();
+      resolve(result);
+    };
+    // The next batch is asked for only after a turn of the event loop, so checks get theirs.
+    const next = () => setImmediate(() => worker.postMessage('next' satisfies WorkerRequest));
+    worker.on('message', (message: WorkerMessage) => {
+      switch (message.type) {
+        case 'hash':
+          hash = message.hash;
+          if (isRepeat(hash)) finish({ hash, repeated: true });
+          break;
+        case 'invalid':
+          finish({ hash, error: new RegistryValidationError(message.details) });
+          break;
+        case 'head':
+          ({ revision, document: head } = message);
+          next();
+          break;
+        case 'actors':
+          for (const item of message.items) actors.push(item);
+          next();
+          break;
+        case 'relationships':
+          for (const item of message.items) relationships.push(item);
+          next();
+          break;
+        case 'done': {
+          const document = { ...head, actors, relationships } as RegistryDocument;
+          try {
+            finish({ hash, registry: new CompiledRegistry(document, revision, groupGraphOfDocument(document)) });
+          } catch (error) {
+            finish({ hash, error });
+          }
+        }
+      }
+    });
+    worker.on('error', reject);
+    // After a result this changes nothing; without one, the worker died (e.g. out of memory).
+    worker.on('exit', (code) => reject(new Error(`the validating worker stopped (exit code ${code})`)));
+  });
+}
