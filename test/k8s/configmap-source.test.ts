@@ -6,7 +6,7 @@ import { makeTempDir, removeDir } from '../helpers/files.js';
 import { startServer, stopAll } from '../helpers/flex-auth.js';
 import type { ServerProcess } from '../helpers/flex-auth.js';
 import { getJson, postCheck } from '../helpers/http.js';
-import { CLI, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
+import { CLI, EXAMPLES, PACKAGE_ROOT, PRODUCTION_REGISTRY } from '../helpers/paths.js';
 import { pollUntil } from '../helpers/poll.js';
 import { runCommand as run } from '../helpers/process.js';
 import { expectedRevision } from '../helpers/revision.js';
@@ -172,8 +172,13 @@ describe('the ConfigMap source against a real Kubernetes API server', function (
     await mkdir(bin, { recursive: true });
     await writeFile(path.join(bin, 'flex-auth'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
     await chmod(path.join(bin, 'flex-auth'), 0o755);
+    // A new actor widens access, so the runbook's diff step asks for a person's yes.
     const result = await run('bash', ['-euo', 'pipefail', '-c', block], {
-      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshot, NEW_ACTOR: 'agt-runbook', FLEX_AUTH_URL: server!.url },
+      cwd: dir, stdin: 'yes\n',
+      env: {
+        PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshot, NEW_ACTOR: 'agt-runbook', FLEX_AUTH_URL: server!.url,
+        TESTS: path.join(EXAMPLES, 'ops-warden', 'production_registry.tests.yaml'),
+      },
       timeoutMs: 120_000,
     });
     expect(result.code, `${result.stdout}\n${result.stderr}`).to.equal(0);
