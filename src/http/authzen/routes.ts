@@ -11,7 +11,7 @@ import { evaluate, evaluateAll } from './evaluation.js';
 import type { Answer, EvaluationCall } from './evaluation.js';
 import { isObject } from './request.js';
 import type { Entity } from './request.js';
-import { search } from './search.js';
+import { parseSearch, search } from './search.js';
 import type { SearchKind } from './search.js';
 
 /** The AuthZEN 1.0 default paths (the specification's endpoint table). */
@@ -66,10 +66,10 @@ export function authzenRoutes(deps: AppDeps, lane: DecisionLane): Record<string,
 
   function searcher(kind: SearchKind): Middleware {
     return async (ctx) => {
-      const body = await accepted(ctx);
+      const parsed = parseSearch(kind, await accepted(ctx));
       const registry = deps.store.current();
       if (!registry) throw new RegistryUnavailableError();
-      ctx.body = search(kind, registry, body);
+      ctx.body = search(parsed, registry);
     };
   }
 

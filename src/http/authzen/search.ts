@@ -159,8 +159,20 @@ export interface SearchAnswer {
  * registry's compiled closure, each confirmed by `decide` (so a result evaluates to true),
  * in document order, a page at a time. An unknown type or id is an empty result, not an error.
  */
-export function search(kind: SearchKind, registry: CompiledRegistry, body: Entity): SearchAnswer {
-  const { base, searchedType, warnings } = searchBase(kind, body);
+export interface ParsedSearch {
+  readonly kind: SearchKind;
+  readonly body: Entity;
+  readonly base: CheckRequest;
+  readonly searchedType: string;
+  readonly warnings: readonly string[];
+}
+
+/** Validates a search without the registry, so a malformed one is a 400 whatever the registry's state. */
+export function parseSearch(kind: SearchKind, body: Entity): ParsedSearch {
+  return { kind, body, ...searchBase(kind, body) };
+}
+
+export function search({ kind, body, base, searchedType, warnings }: ParsedSearch, registry: CompiledRegistry): SearchAnswer {
   const query = fingerprint(kind, body);
   const page = pageOf(body, registry.revision, query);
   const allows = (request: CheckRequest) => decide(registry, request).allow;
