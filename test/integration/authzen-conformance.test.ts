@@ -434,6 +434,13 @@ describe('AuthZEN 1.0 conformance (real flex-auth serve)', function () {
         expect(oneGo.body.results.map((r: any) => r.id)).to.deep.equal(ids);
       });
 
+      it('ends with an empty next_token when no allowed result is left, even if candidates are (c-4-5-2)', async function () {
+        // alice is granted agt-off too, but it is disabled: after atm-backup nothing she may sign for is left.
+        const result = await post(SEARCH_RESOURCE, { subject: alice, action: sign, resource: { type: 'ssh_actor' }, page: { limit: 1 } });
+        expect(result.body.results, result.text).to.deep.equal([{ type: 'ssh_actor', id: 'atm-backup' }]);
+        expect(result.body.page.next_token).to.equal('');
+      });
+
       it('accepts a follow-up with the same limit, and refuses one with another limit or other entities (400)', async function () {
         const first = await post(SEARCH_SUBJECT, { ...many, page: { limit: 10 } });
         const token = first.body.page.next_token as string;
