@@ -26,13 +26,14 @@ export function viewOf(registry: CompiledRegistry): RegistryView {
   };
 }
 
-/** A subject that may sign for an actor, and the groups it is granted through (`[]`: directly). */
+/** A subject that may sign for an actor, and the granted group it is a member of (none: granted directly). */
 export interface EffectiveSubject {
   readonly id: string;
-  readonly via: readonly string[];
+  readonly group?: string;
 }
 
-function viaGroup(view: RegistryView, group: string, subject: string): string[] {
+/** The groups from the granted one down to the subject's own: spelled out only for the results on a page. */
+export function viaGroup(view: RegistryView, group: string, subject: string): string[] {
   const path = [group];
   let step = view.groupMembers.get(group)?.get(subject);
   while (step !== undefined && step !== null) {
@@ -44,7 +45,7 @@ function viaGroup(view: RegistryView, group: string, subject: string): string[] 
 
 /**
  * Every subject that may sign for the actor, in the order a check looks (direct grants first,
- * then each granted group's members), each once, with the path a check's trace would show.
+ * then each granted group's members), each once, with the group a check's trace would start from.
  * Deterministic for a revision: the document's order, not a hash order.
  */
 export function effectiveSubjects(view: RegistryView, actorName: string): EffectiveSubject[] {
@@ -55,14 +56,14 @@ export function effectiveSubjects(view: RegistryView, actorName: string): Effect
   for (const id of actor.signers ?? []) {
     if (!seen.has(id)) {
       seen.add(id);
-      result.push({ id, via: [] });
+      result.push({ id });
     }
   }
   for (const group of actor.signerGroups ?? []) {
     for (const id of view.groupMembers.get(group)?.keys() ?? []) {
       if (!seen.has(id)) {
         seen.add(id);
-        result.push({ id, via: viaGroup(view, group, id) });
+        result.push({ id, group });
       }
     }
   }

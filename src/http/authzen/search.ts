@@ -4,7 +4,7 @@ import { decide } from '../../core/decide.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { CheckRequest } from '../../core/types.js';
 import type { CompiledRegistry } from '../../registry/compiled-registry.js';
-import { effectiveSubjects, viewOf } from './registry-view.js';
+import { effectiveSubjects, viaGroup, viewOf } from './registry-view.js';
 import type { EffectiveSubject } from './registry-view.js';
 import { entity, field, isObject, mapEvaluation, RESOURCE_TYPE, SUBJECT_TYPE } from './request.js';
 import type { Entity } from './request.js';
@@ -181,9 +181,10 @@ export function search({ kind, body, base, searchedType, warnings }: ParsedSearc
   if (kind === 'subject') {
     const subjects = searchedType === SUBJECT_TYPE ? cachedSubjects(registry, base.resource.id) : [];
     found = scan(subjects.length, (index) => {
-      const { id, via } = subjects[index]!;
+      const { id, group } = subjects[index]!;
       if (!allows({ ...base, subject: { id } })) return undefined;
-      return via.length === 0 ? { type: SUBJECT_TYPE, id } : { type: SUBJECT_TYPE, id, properties: { via: via.map((group) => `group:${group}`) } };
+      if (group === undefined) return { type: SUBJECT_TYPE, id };
+      return { type: SUBJECT_TYPE, id, properties: { via: viaGroup(viewOf(registry), group, id).map((name) => `group:${name}`) } };
     }, page);
   } else if (kind === 'resource') {
     const actors = searchedType === RESOURCE_TYPE ? actorNames(registry) : [];
