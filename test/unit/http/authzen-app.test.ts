@@ -93,7 +93,7 @@ describe('AuthZEN through createApp', function () {
     });
   });
 
-  describe('caller authentication, as for /v1/check', function () {
+  describe('caller authentication, as for /v1/check, and FlexAuthClient.evaluate', function () {
     const token = randomBytes(24).toString('hex');
     let h: Harness;
     before(async function () {
@@ -126,6 +126,32 @@ describe('AuthZEN through createApp', function () {
     it('serves the discovery document without a token: it holds no secret and tells a client where to call', async function () {
       expect((await getJson(h.url, METADATA)).status).to.equal(200);
     });
+
+    describe('FlexAuthClient.evaluate', function () {
+      const carol = { type: 'identity', id: 'iam:carol' };
+      const backup = { type: 'ssh_actor', id: 'atm-backup-daily' };
+
+      it('allows with the grant and decision id, and surfaces warnings, through the real app', async function () {
+        const client = new FlexAuthClient({ baseUrl: h.url, token });
+        const outcome = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: '4h', principles: ['x'] } }, resource: backup }, { requestId: 'client-1' });
+        expect(outcome.decision, JSON.stringify(outcome)).to.equal(true);
+        expect(outcome.context?.grant.ttl_seconds).to.equal(14400);
+        expect(outcome.context?.warnings.join('\n')).to.include('principles');
+        expect(h.logLines.some((line) => line.msg === 'decision' && line.request_id === 'client-1')).to.equal(true);
+      });
+
+      it('denies with the policy reason and message, and fails closed on 401, 400 and an unreachable PDP', async function () {
+        const client = new FlexAuthClient({ baseUrl: h.url, token });
+        const denied = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: '99h' } }, resource: backup });
+        expect(denied).to.include({ decision: false, reason: 'ttl_out_of_bounds', status: 200 });
+        const unauthenticated = await new FlexAuthClient({ baseUrl: h.url }).evaluate({ subject: carol, action: { name: 'sign' }, resource: backup });
+        expect(unauthenticated).to.include({ decision: false, status: 401 });
+        const bad = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: 'soon' } }, resource: backup });
+        expect(bad).to.include({ decision: false, status: 400 });
+        const gone = await new FlexAuthClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 500 }).evaluate({ subject: carol, action: { name: 'sign' }, resource: backup });
+        expect(gone).to.include({ decision: false, reason: 'unreachable' });
+      });
+    });
   });
 
   describe('before a registry is loaded', function () {
@@ -157,37 +183,4 @@ describe('AuthZEN through createApp', function () {
     });
   });
 
-  describe('FlexAuthClient.evaluate', function () {
-    const token = randomBytes(24).toString('hex');
-    let h: Harness;
-    before(async function () {
-      h = await harness(BearerTokens.parse(token));
-      h.store.apply(PRODUCTION_TEXT);
-    });
-    after(() => close(h));
-
-    const carol = { type: 'identity', id: 'iam:carol' };
-    const backup = { type: 'ssh_actor', id: 'atm-backup-daily' };
-
-    it('allows with the grant and decision id, and surfaces warnings, through the real app', async function () {
-      const client = new FlexAuthClient({ baseUrl: h.url, token });
-      const outcome = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: '4h', principles: ['x'] } }, resource: backup }, { requestId: 'client-1' });
-      expect(outcome.decision, JSON.stringify(outcome)).to.equal(true);
-      expect(outcome.context?.grant.ttl_seconds).to.equal(14400);
-      expect(outcome.context?.warnings.join('\n')).to.include('principles');
-      expect(h.logLines.some((line) => line.msg === 'decision' && line.request_id === 'client-1')).to.equal(true);
-    });
-
-    it('denies with the policy reason and message, and fails closed on 401, 400 and an unreachable PDP', async function () {
-      const client = new FlexAuthClient({ baseUrl: h.url, token });
-      const denied = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: '99h' } }, resource: backup });
-      expect(denied).to.include({ decision: false, reason: 'ttl_out_of_bounds', status: 200 });
-      const unauthenticated = await new FlexAuthClient({ baseUrl: h.url }).evaluate({ subject: carol, action: { name: 'sign' }, resource: backup });
-      expect(unauthenticated).to.include({ decision: false, status: 401 });
-      const bad = await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: 'soon' } }, resource: backup });
-      expect(bad).to.include({ decision: false, status: 400 });
-      const gone = await new FlexAuthClient({ baseUrl: 'http://127.0.0.1:9', timeoutMs: 500 }).evaluate({ subject: carol, action: { name: 'sign' }, resource: backup });
-      expect(gone).to.include({ decision: false, reason: 'unreachable' });
-    });
-  });
 });
