@@ -30,6 +30,32 @@ export type CheckOutcome =
       readonly decision?: Decision;
     };
 
+/** An AuthZEN 1.0 evaluation as flex-auth reads it (docs/api.md, "AuthZEN"). */
+export interface AuthzenEvaluation {
+  readonly subject: { readonly type: string; readonly id: string; readonly properties?: Readonly<Record<string, unknown>> };
+  readonly action: {
+    readonly name: string;
+    readonly properties?: { readonly ttl?: string | number; readonly principals?: readonly string[]; readonly [key: string]: unknown };
+  };
+  readonly resource: { readonly type: string; readonly id: string; readonly properties?: Readonly<Record<string, unknown>> };
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * An AuthZEN answer as a caller acts on it: `decision` is true only for an HTTP 200 decision
+ * `true`; `context` is flex-auth's (`decision_id`, `grant`, `warnings`, ...) when it answered.
+ */
+export type EvaluationOutcome =
+  | { readonly decision: true; readonly reason: string; readonly status: 200; readonly context: Readonly<Record<string, any>> }
+  | {
+      readonly decision: false;
+      /** A policy reason, `registry_unavailable`, or a client-side one as for `check`. */
+      readonly reason: string;
+      readonly message: string;
+      readonly status?: number;
+      readonly context?: Readonly<Record<string, any>>;
+    };
+
 export interface FlexAuthClientOptions {
   /** e.g. http://flex-auth.flex-auth.svc.cluster.local:8080 */
   readonly baseUrl: string;
@@ -97,13 +123,12 @@ export class FlexAuthClient {
     return token ? { authorization: `Bearer ${token}` } : {};
   }
 
-  /** Never throws: any failure is a deny. */
-  async check(input: CheckInput, options: CallOptions = {}): Promise<CheckOutcome> {
+  /** POSTs JSON with the caller's token; a failure to get any answer is returned as a deny's reason and message. */
+  private async post(route: string, input: unknown, options: CallOptions): Promise<Response | { readonly reason: string; readonly message: string }> {
     const authorization = await this.authorization();
-    if (typeof authorization === 'string') return { allow: false, reason: 'no_token', message: authorization };
-    let response: Response;
+    if (typeof authorization === 'string') return { reason: 'no_token', message: authorization };
     try {
-      response = await fetch(`${this.baseUrl}/v1/check${options.explain ? '?explain=true' : ''}`, {
+      return await fetch(`${this.baseUrl}${route}${options.explain ? '?explain=true' : ''}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -115,8 +140,14 @@ export class FlexAuthClient {
       });
     } catch (error) {
       const timedOut = (error as Error).name === 'TimeoutError';
-      return { allow: false, reason: timedOut ? 'timeout' : 'unreachable', message: `${this.baseUrl}: ${(error as Error).cause ?? (error as Error).message}` };
+      return { reason: timedOut ? 'timeout' : 'unreachable', message: `${this.baseUrl}: ${(error as Error).cause ?? (error as Error).message}` };
     }
+  }
+
+  /** Never throws: any failure is a deny. */
+  async check(input: CheckInput, options: CallOptions = {}): Promise<CheckOutcome> {
+    const response = await this.post('/v1/check', input, options);
+    if (!(response instanceof Response)) return { allow: false, ...response };
     let body: unknown;
     try {
       body = await response.json();
@@ -141,6 +172,31 @@ export class FlexAuthClient {
     const reason = typeof decision.reason === 'string' ? decision.reason : 'http_error';
     const message = decision.error?.message ?? decision.message ?? `HTTP ${response.status}`;
     return { allow: false, reason, status: response.status, message: `HTTP ${response.status}: ${message}` };
+  }
+
+  /**
+   * An AuthZEN 1.0 Access Evaluation (POST /access/v1/evaluation), for callers that speak
+   * AuthZEN. Never throws, and fails closed like `check`: `decision` is true only for an
+   * HTTP 200 whose `decision` is `true`.
+   */
+  async evaluate(input: AuthzenEvaluation, options: CallOptions = {}): Promise<EvaluationOutcome> {
+    const response = await this.post('/access/v1/evaluation', input, options);
+    if (!(response instanceof Response)) return { decision: false, ...response };
+    let body: { decision?: unknown; context?: Record<string, any>; error?: { message?: string } };
+    try {
+      body = (await response.json()) as typeof body;
+    } catch {
+      return { decision: false, reason: 'bad_response', status: response.status, message: `HTTP ${response.status} with a body that is not JSON` };
+    }
+    const context = typeof body.context === 'object' && body.context !== null ? body.context : {};
+    if (response.status === 200 && typeof body.decision === 'boolean') {
+      const reason = typeof context.reason === 'string' ? context.reason : body.decision ? 'allowed' : 'denied';
+      if (body.decision) return { decision: true, reason, status: 200, context };
+      return { decision: false, reason, status: 200, message: context.reason_admin?.en ?? reason, context };
+    }
+    if (response.status === 200) return { decision: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a boolean decision' };
+    const reason = typeof context.reason === 'string' ? context.reason : 'http_error';
+    return { decision: false, reason, status: response.status, message: `HTTP ${response.status}: ${body.error?.message ?? context.reason_admin?.en ?? reason}` };
   }
 
   /** The revision and source flex-auth reports on /v1/registry. */

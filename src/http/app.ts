@@ -3,15 +3,21 @@ import Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import { Router } from '@koa/router';
 import type { Metrics } from '../metrics.js';
-import { CHECK_PATH, checkLane } from './check.js';
+import { authzenRoutes, METADATA_PATH, metadataHandler } from './authzen/routes.js';
+import { CHECK_PATH, checkLane, decisionLane } from './check.js';
+import type { DecisionLane } from './check.js';
 import type { AppDeps } from './deps.js';
 import { errorHandler, MethodNotAllowedError, NotFoundError } from './errors.js';
 import { requestId } from './request-id.js';
 import { healthHandler, metricsHandler, readyHandler, registryHandler } from './routes/status.js';
 
 /** Each path and the methods it answers: the one source of 404, 405, `Allow` and OPTIONS, for both lanes. */
-function allowedMethods(getRoutes: readonly string[]): ReadonlyMap<string, string> {
-  return new Map<string, string>([[CHECK_PATH, 'POST'], ...getRoutes.map((route) => [route, 'GET, HEAD'] as const)]);
+function allowedMethods(getRoutes: readonly string[], postRoutes: readonly string[]): ReadonlyMap<string, string> {
+  return new Map<string, string>([
+    [CHECK_PATH, 'POST'],
+    ...postRoutes.map((route) => [route, 'POST'] as const),
+    ...getRoutes.map((route) => [route, 'GET, HEAD'] as const),
+  ]);
 }
 
 /** The metrics' route label: a served path, never a raw one, so the label stays bounded. */
@@ -36,17 +42,20 @@ function unrouted(allowed: ReadonlyMap<string, string>) {
   };
 }
 
-/** Koa serves everything but the decided check: health, readiness, the registry summary, metrics, and every refusal by route or method. */
-function statusApp(deps: AppDeps): Koa {
+/** Koa serves everything but /v1/check: health, readiness, the registry summary, metrics, AuthZEN, and every refusal by route or method. */
+function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
   const routes: Record<string, Middleware> = {
     '/healthz': healthHandler(),
     '/readyz': readyHandler(deps),
     '/v1/registry': registryHandler(deps),
     '/metrics': metricsHandler(deps),
+    [METADATA_PATH]: metadataHandler(),
   };
+  const postRoutes = authzenRoutes(deps, lane);
   const router = new Router();
   for (const [path, handler] of Object.entries(routes)) router.get(path, handler);
-  const allowed = allowedMethods(Object.keys(routes));
+  for (const [path, handler] of Object.entries(postRoutes)) router.post(path, handler);
+  const allowed = allowedMethods(Object.keys(routes), Object.keys(postRoutes));
 
   const app = new Koa();
   app.silent = true; // errorHandler logs; Koa's default handler would print stacks to stderr
@@ -72,8 +81,9 @@ function pathOf(target: string): string {
  * Koa. It never listens, so tests can serve it on any port in-process.
  */
 export function createApp(deps: AppDeps): RequestListener {
-  const check = checkLane(deps);
-  const rest = statusApp(deps).callback();
+  const lane = decisionLane(deps);
+  const check = checkLane(deps, lane);
+  const rest = statusApp(deps, lane).callback();
   return (req, res) => {
     if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) check(req, res);
     else void rest(req, res);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
+import type { CheckRequest } from '../core/types.js';
 import { authenticate } from './auth.js';
 import { readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
@@ -17,7 +18,7 @@ export const CHECK_PATH = '/v1/check';
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const NO_HEADERS: HeaderList = [];
 
-function explainFlag(url: string): boolean {
+export function explainFlag(url: string): boolean {
   const query = url.indexOf('?');
   if (query === -1) return false;
   const values = new URLSearchParams(url.slice(query + 1)).getAll('explain');
@@ -34,7 +35,7 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
 }
 
 /** A check decided, waiting for its log line to be written before it is answered. */
-interface Decided {
+export interface Decided {
   readonly status: number;
   readonly record: DecisionRecord;
   /** The decisions metric's action label: only actions the registry knows, so callers cannot mint series. */
@@ -43,7 +44,45 @@ interface Decided {
 }
 
 /** The answer to a check whose log line could not be written (a plain 500): no decision leaves unlogged. */
-const UNLOGGED = errorAnswer(new Error('decision log line not written'));
+export const UNLOGGED = errorAnswer(new Error('decision log line not written'));
+
+/**
+ * The one way a request becomes a logged, counted decision, for /v1/check and the AuthZEN
+ * endpoints alike: one `decide`, one decision log (one instance, so its lines stay one
+ * sequence), one metrics path. `registry` lets a batch pin one revision for all its items.
+ */
+export function decisionLane({ store, metrics, logger }: AppDeps) {
+  const decisionLog = new DecisionLog(logger);
+  return {
+    decide(request: CheckRequest, explain: boolean, requestId: string, startedAt: bigint, registry = store.current()): Decided {
+      if (!registry) {
+        const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
+        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+      }
+      const decision = decide(registry, request, { explain });
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const action = registry.actions.has(request.action) ? request.action : 'other';
+      return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+    },
+
+    /** Writes the decision's line, then counts the decision; `then(false)`: the line was not written, answer `UNLOGGED`. */
+    record(decided: Decided, then: (logged: boolean) => void): void {
+      decisionLog.append(decided.record, (logged) => {
+        if (!logged) {
+          // The log is gone (the logger said so once, on stderr); counted, and refused.
+          metrics.recordDecisionLogFailure();
+          return then(false);
+        }
+        const { decision } = decided.record;
+        metrics.recordDecision(decided.action, decision.allow, decision.reason, decided.seconds);
+        then(true);
+      });
+    },
+  };
+}
+
+export type DecisionLane = ReturnType<typeof decisionLane>;
 
 /**
  * POST /v1/check, the one route on every `warden sign`'s path, served by a plain Node handler
@@ -53,23 +92,12 @@ const UNLOGGED = errorAnswer(new Error('decision log line not written'));
  * is listed in docs/architecture.md. No promises on the way: the body arrives by callback,
  * the decision is synchronous, and the reply goes out once the decision log has written the line.
  */
-export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIMITS }: AppDeps) {
-  const decisionLog = new DecisionLog(logger);
+export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)) {
+  const { metrics, logger, tokens, limits = DEFAULT_LIMITS } = deps;
 
   /** Decides a parsed body; throws for a request the contract rejects. */
   function decideCheck(req: IncomingMessage, body: unknown, requestId: string, startedAt: bigint): Decided {
-    const request = parseCheckRequest(body);
-    const explain = explainFlag(req.url ?? '');
-    const registry = store.current();
-    if (!registry) {
-      const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
-      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
-    }
-    const decision = decide(registry, request, { explain });
-    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    const action = registry.actions.has(request.action) ? request.action : 'other';
-    return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+    return lane.decide(parseCheckRequest(body), explainFlag(req.url ?? ''), requestId, startedAt);
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string): number {
@@ -97,16 +125,12 @@ export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIM
       } catch (error) {
         return finish(fail(res, error, requestId));
       }
-      decisionLog.append(decided.record, (logged) => {
+      lane.record(decided, (logged) => {
         if (!logged) {
-          // The log is gone (the logger said so once, on stderr); counted, and refused.
-          metrics.recordDecisionLogFailure();
           send(res, UNLOGGED.status, UNLOGGED.body, requestId, UNLOGGED.headers);
           return finish(UNLOGGED.status);
         }
-        const { decision } = decided.record;
-        metrics.recordDecision(decided.action, decision.allow, decision.reason, decided.seconds);
-        send(res, decided.status, decision, requestId);
+        send(res, decided.status, decided.record.decision, requestId);
         finish(decided.status);
       });
     });
