@@ -1,6 +1,6 @@
 /** The package's programmatic API: the engine, the registry loader, the service and a client. */
 export { FlexAuthClient } from './client/flex-auth-client.js';
-export type { CheckInput, CheckOutcome, FlexAuthClientOptions, RegistryInfo } from './client/flex-auth-client.js';
+export type { AuthzenEvaluation, CheckInput, CheckOutcome, EvaluationOutcome, FlexAuthClientOptions, RegistryInfo } from './client/flex-auth-client.js';
 export { parseCheckRequest, parseCheckRequestText } from './core/check-request.js';
 export { decide } from './core/decide.js';
 export { decisionId } from './core/decision-id.js';
