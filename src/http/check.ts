@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
-import { authenticate } from './auth.js';
+import { ANONYMOUS, authenticate } from './auth.js';
 import { readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
@@ -54,22 +54,22 @@ const UNLOGGED = errorAnswer(new Error('decision log line not written'));
  * the decision is synchronous, and the reply goes out once the decision log has written the line.
  */
 export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIMITS }: AppDeps) {
-  const decisionLog = new DecisionLog(logger);
+  const decisionLog = DecisionLog.for(logger);
 
   /** Decides a parsed body; throws for a request the contract rejects. */
-  function decideCheck(req: IncomingMessage, body: unknown, requestId: string, startedAt: bigint): Decided {
+  function decideCheck(req: IncomingMessage, body: unknown, requestId: string, caller: string, startedAt: bigint): Decided {
     const request = parseCheckRequest(body);
     const explain = explainFlag(req.url ?? '');
     const registry = store.current();
     if (!registry) {
       const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+      return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
     }
     const decision = decide(registry, request, { explain });
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     const action = registry.actions.has(request.action) ? request.action : 'other';
-    return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+    return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string): number {
@@ -82,9 +82,10 @@ export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIM
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id']);
     const finish = (status: number) => metrics.recordHttp(CHECK_PATH, 'POST', status);
+    let caller = ANONYMOUS;
     if (tokens) {
       try {
-        authenticate(req.headers.authorization, tokens());
+        caller = authenticate(req.headers.authorization, tokens());
       } catch (error) {
         return finish(fail(res, error, requestId));
       }
@@ -93,7 +94,7 @@ export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIM
       let decided: Decided;
       try {
         if (readError) throw readError;
-        decided = decideCheck(req, body, requestId, startedAt);
+        decided = decideCheck(req, body, requestId, caller, startedAt);
       } catch (error) {
         return finish(fail(res, error, requestId));
       }
