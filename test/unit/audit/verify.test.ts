@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { AuditVerifier } from '../../../src/http/audit-verify.js';
+import { AuditVerifier, decisionTail } from '../../../src/http/audit-verify.js';
+import { DecisionLog } from '../../../src/http/decision-log.js';
+import { createLogger } from '../../../src/logger.js';
 import type { VerifyReport } from '../../../src/http/audit-verify.js';
-import { writeDecisionLog } from '../../helpers/audit-log.js';
+import { SAMPLE_RECORD, writeDecisionLog } from '../../helpers/audit-log.js';
 
 const KEY = 'audit-key-for-tests-0123456789';
 const WRONG_KEY = 'another-key-for-tests-987654321';
@@ -174,4 +176,38 @@ describe('flex-auth audit verify (src/http/audit-verify.ts)', () => {
     const report = verify(NOISE);
     expect(report).to.deep.include({ intact: false, logs: [], skipped_lines: NOISE.length });
   });
+
+  describe('the fast path that reads a decision line\'s last members (twin of JSON.parse)', () => {
+    // Strings with quotes, escapes, controls, the members' own names, and beyond ASCII.
+    const tricky = fc.constantFrom('a', '"', '\\', ',', ':', '}', '{', '"seq":7', ',"log_id":"ab"', ',"chain":"', '"msg":"decision"}', '\n', '\u0000', 'é', '\u2028', '\ud800', '😀');
+    const text = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ unit: tricky, maxLength: 12 }));
+    const line = fc.record({ requestId: text, subject: text, caller: text, principals: fc.array(text, { maxLength: 3 }) }).map((fields) => {
+      let written = '';
+      const log = new DecisionLog(createLogger({ destination: { write: (chunk: string) => { written += chunk; } } }), (commit) => commit());
+      log.append({
+        ...SAMPLE_RECORD, requestId: fields.requestId, caller: fields.caller,
+        request: { ...SAMPLE_RECORD.request, subject: { id: fields.subject } },
+        decision: { ...SAMPLE_RECORD.decision, grant: { ttl_seconds: 60, principals: fields.principals } },
+      }, () => {});
+      return written.slice(0, -1);
+    });
+    const edit = fc.option(fc.record({ position: fc.nat(), char: fc.constantFrom('0', '9', 'a', '"', '}', ',', ' ', '\\') }));
+
+    it('reads every line the writer makes, and agrees with JSON.parse on every line JSON.parse reads, edited or not', () => {
+      fc.assert(fc.property(line, edit, (written, change) => {
+        if (change === null) expect(decisionTail(written), written).to.not.equal(undefined);
+        const at = change ? change.position % written.length : 0;
+        const input = change ? written.slice(0, at) + change.char + written.slice(at + 1) : written;
+        const fast = decisionTail(input);
+        let parsed: Record<string, unknown> | undefined;
+        try {
+          parsed = JSON.parse(input) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        if (fast) expect({ seq: parsed.seq, logId: parsed.log_id, chain: parsed.chain, msg: parsed.msg }, input).to.deep.equal({ ...fast, msg: 'decision' });
+      }), { numRuns: 3000 });
+    });
+  });
 });
+
