@@ -84,6 +84,8 @@ export class DecisionLog {
   }
 
   readonly logId = newLogId();
+  /** The same on every line: made once. */
+  private readonly logIdMember = `,"log_id":"${this.logId}"`;
   private readonly info: InfoLines;
   private readonly checkpointLines: InfoLines;
   private pending = '';
@@ -137,7 +139,7 @@ export class DecisionLog {
    */
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
     this.seq += 1;
-    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq},"log_id":"${this.logId}"`);
+    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq}${this.logIdMember}`);
     this.chain = chainOf(this.chain, content + this.info.close);
     this.pending += `${content}${chainMember(this.chain)}${this.info.close}\n`;
     if (this.checkpoints && this.seq - this.sealedSeq >= this.checkpoints.every) this.queueCheckpoint(this.checkpoints.key());
