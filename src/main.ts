@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { followTokenFile } from './auth-token-file.js';
 import { createApp } from './http/app.js';
-import { followAuditKey } from './http/audit-key.js';
+import { followAuditKey } from './audit-key-file.js';
 import { DecisionLog } from './http/decision-log.js';
 import { DEFAULT_LIMITS, limitedServer } from './http/limits.js';
 import type { ServerLimits } from './http/limits.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { followAuditKey, readAuditKeyFile } from '../../../src/http/audit-key.js';
+import { followAuditKey, readAuditKeyFile } from '../../../src/audit-key-file.js';
 import { createLogger } from '../../../src/logger.js';
 import { makeTempDir, removeDir } from '../../helpers/files.js';
 
@@ -15,7 +15,7 @@ function refusal(run: () => unknown): string {
   return 'accepted';
 }
 
-describe('the audit key file (src/http/audit-key.ts)', () => {
+describe('the audit key file (src/audit-key-file.ts)', () => {
   let dir: string;
   let file: string;
   beforeEach(async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Logger } from '../logger.js';
-import { auditKeyFrom } from './audit-chain.js';
+import type { Logger } from './logger.js';
+import { auditKeyFrom } from './http/audit-chain.js';
 
 /** Why the key file could not be used, in words that never contain the key. */
 function keyFileFailure(error: unknown): string {
@@ -27,7 +27,8 @@ export function readAuditKeyFile(file: string): Buffer {
 }
 
 /**
- * The key for the next checkpoint: the file is read again for each one (a checkpoint comes at
+ * The key for the next checkpoint (beside `main.ts`, as the token file's follower is: http
+ * reads no files): the file is read again for each one (a checkpoint comes at
  * most every 1,000 decisions, so this is cheap), so a rotated Secret is used from the next
  * checkpoint on. A file that cannot be used then keeps the last good key, and says so once per
  * failure, not once per checkpoint. Throws at once when the file is unusable now.
