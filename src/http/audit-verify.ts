@@ -100,9 +100,24 @@ function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 1;
 }
 
-/** Takes `seq` out of the missing ranges; true if it was in one. */
+/**
+ * Takes `seq` out of the missing ranges (in ascending order, as gaps are found in the order of
+ * seq); true if it was in one. A binary search, so a log full of gaps still reads in n log n.
+ */
 function takeMissing(missing: [number, number][], seq: number): boolean {
-  const index = missing.findIndex(([from, through]) => from <= seq && seq <= through);
+  let low = 0;
+  let high = missing.length - 1;
+  let index = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const [from, through] = missing[middle]!;
+    if (seq < from) high = middle - 1;
+    else if (seq > through) low = middle + 1;
+    else {
+      index = middle;
+      break;
+    }
+  }
   if (index < 0) return false;
   const [from, through] = missing[index]!;
   const rest: [number, number][] = [];

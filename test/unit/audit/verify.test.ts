@@ -150,6 +150,15 @@ describe('flex-auth audit verify (src/http/audit-verify.ts)', () => {
     expect(log!.intact_through).to.equal(2);
   });
 
+  it('tells lines that came late from duplicates, however many gaps there are', () => {
+    const { lines } = writeDecisionLog(10, { key: KEY, everyDecisions: 100 });
+    const bySeq = (seq: number) => lines[seq - 1]!;
+    const moved = [1, 2, 4, 6, 7, 8, 3, 9, 5, 10].map(bySeq);
+    expect(verify([...moved, lines.at(-1)!]).logs[0]!.problems).to.deep.equal([{ kind: 'out_of_order', seq: 3 }, { kind: 'out_of_order', seq: 5 }]);
+    const repeated = [1, 2, 3, 4, 2, 5, 6, 7, 8, 9, 10].map(bySeq);
+    expect(verify([...repeated, lines.at(-1)!]).logs[0]!.problems).to.deep.equal([{ kind: 'duplicate', seq: 2 }]);
+  });
+
   it('follows a log split into rotated files given in order, and reports the lines after the last checkpoint as not covered', () => {
     const { lines } = writeDecisionLog(10, { key: KEY, everyDecisions: 4 });
     // A process still running: no closing checkpoint after seq 8 yet.
