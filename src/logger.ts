@@ -113,6 +113,10 @@ export interface InfoLines {
    * the logger's bindings, the fields, msg; newline included), whatever the logger's level.
    */
   line(fields: string): string;
+  /** The same line in two parts, so a caller can add a member just before `msg`: `open(fields)`... */
+  open(fields: string): string;
+  /** ...then `close`, the `msg` member and the closing brace (no newline). */
+  readonly close: string;
   /** Writes lines, synchronously, to the logger's destination; false if they could not be written. */
   write(lines: string): boolean;
 }
@@ -127,9 +131,12 @@ export function infoLines(logger: Logger, msg: string): InfoLines {
   if (!output) throw new Error('infoLines needs a logger made by createLogger');
   let bindings = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
   for (const [key, value] of Object.entries(logger.bindings())) bindings += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
-  const suffix = `,"msg":${JSON.stringify(msg)}}\n`;
+  const close = `,"msg":${JSON.stringify(msg)}}`;
+  const open = (fields: string) => `{"level":"info","time":"${isoNow()}"${bindings},${fields}`;
   return {
-    line: (fields) => `{"level":"info","time":"${isoNow()}"${bindings},${fields}${suffix}`,
+    line: (fields) => `${open(fields)}${close}\n`,
+    open,
+    close,
     write: (lines) => output.writeLines(lines),
   };
 }

@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { followTokenFile } from './auth-token-file.js';
 import { createApp } from './http/app.js';
+import { followAuditKey } from './audit-key-file.js';
+import { DecisionLog } from './http/decision-log.js';
 import { DEFAULT_LIMITS, limitedServer } from './http/limits.js';
 import type { ServerLimits } from './http/limits.js';
 import { createLogger } from './logger.js';
@@ -26,6 +28,8 @@ export interface ServiceConfig {
   readonly authTokenFile?: string;
   /** How long to keep serving, unready, after shutdown begins, so load balancers move away first. */
   readonly shutdownDelayMs?: number;
+  /** The key that signs the decision log's checkpoints (contract section 15); no checkpoints without it. */
+  readonly auditKeyFile?: string;
 }
 
 export interface ServiceOptions {
@@ -122,6 +126,9 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   if (info.kind === 'embedded') {
     logger.warn({ source: info.name }, 'no registry source given (--registry-file or --registry-configmap); serving the embedded example registry');
   }
+  // Before anything starts: a key file that is missing or empty is a mistake to refuse, not to serve with.
+  const auditKey = config.auditKeyFile === undefined ? undefined : followAuditKey(config.auditKeyFile, logger);
+  const decisionLog = DecisionLog.for(logger);
   const tokens = config.authTokenFile === undefined ? undefined : await followTokenFile(config.authTokenFile, logger);
 
   let draining = false;
@@ -143,7 +150,8 @@ export async function startService(config: ServiceConfig, options: ServiceOption
     await tokens?.stop();
     throw error;
   }
-  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined }, 'listening');
+  if (auditKey) decisionLog.startCheckpoints({ key: auditKey });
+  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined, log_id: decisionLog.logId, checkpoints: auditKey !== undefined }, 'listening');
 
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
@@ -155,6 +163,8 @@ export async function startService(config: ServiceConfig, options: ServiceOption
       await source.stop();
       await tokens?.stop();
       await closeServer(server, options.shutdownGraceMs ?? 10_000);
+      // Every check is answered, so every decision line is out: seal them.
+      decisionLog.close();
       logger.info('stopped');
       logger.flush();
     },

@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
     summary: 'configmap PATH [--name N] [--namespace NS] [--key K]',
     load: async () => { const m = await import('./configmap.js'); return { run: m.configmap, usage: m.CONFIGMAP_USAGE }; },
   },
+  audit: {
+    summary: 'audit verify [--key-file PATH] [--format text|json] FILE... | -',
+    load: async () => { const m = await import('./audit.js'); return { run: m.audit, usage: m.AUDIT_USAGE }; },
+  },
   smoke: {
     summary: 'smoke --url URL [--actor NAME] [--subject ID] [--timeout-ms MS] [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...',
     load: async () => { const m = await import('./smoke.js'); return { run: m.smoke, usage: m.SMOKE_USAGE }; },

@@ -7,14 +7,15 @@ import { UsageError } from './io.js';
 
 export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
                 [--registry-file PATH | --registry-configmap NAMESPACE/NAME] [--registry-key registry.json]
-                [--auth-token-file PATH] [--shutdown-delay 0s]
+                [--auth-token-file PATH] [--shutdown-delay 0s] [--audit-key-file PATH]
 
   Settings may also come from FLEX_AUTH_HOST, FLEX_AUTH_PORT, FLEX_AUTH_REGISTRY_FILE,
-  FLEX_AUTH_REGISTRY_CONFIGMAP, FLEX_AUTH_REGISTRY_KEY, FLEX_AUTH_AUTH_TOKEN_FILE and
-  FLEX_AUTH_SHUTDOWN_DELAY; flags win. With no registry source, serves the embedded example
+  FLEX_AUTH_REGISTRY_CONFIGMAP, FLEX_AUTH_REGISTRY_KEY, FLEX_AUTH_AUTH_TOKEN_FILE,
+  FLEX_AUTH_SHUTDOWN_DELAY and FLEX_AUTH_AUDIT_KEY_FILE; flags win. With no registry source, serves the embedded example
   registry. The ConfigMap is read through the Kubernetes API with KUBECONFIG, or the pod's
   service account. With --auth-token-file (bearer tokens, one a line), /v1/check requires
-  Authorization: Bearer. On SIGTERM, stays up unready for --shutdown-delay, then drains.`;
+  Authorization: Bearer. On SIGTERM, stays up unready for --shutdown-delay, then drains.
+  With --audit-key-file, keyed checkpoints seal the decision log's chain (flex-auth audit verify).`;
 
 /** In-flight requests get this long after shutdown begins; the process exits by force soon after. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -69,6 +70,7 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
       'registry-key': { type: 'string' },
       'auth-token-file': { type: 'string' },
       'shutdown-delay': { type: 'string' },
+      'audit-key-file': { type: 'string' },
     },
   });
   const host = values.host ?? env.FLEX_AUTH_HOST ?? '0.0.0.0';
@@ -89,6 +91,8 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
   );
   const authTokenFile = setting('--auth-token-file', values['auth-token-file'], 'FLEX_AUTH_AUTH_TOKEN_FILE', env);
   if (authTokenFile?.value === '') throw new UsageError(`${authTokenFile.name} must not be empty`);
+  const auditKeyFile = setting('--audit-key-file', values['audit-key-file'], 'FLEX_AUTH_AUDIT_KEY_FILE', env);
+  if (auditKeyFile?.value === '') throw new UsageError(`${auditKeyFile.name} must not be empty`);
   const delaySetting = setting('--shutdown-delay', values['shutdown-delay'], 'FLEX_AUTH_SHUTDOWN_DELAY', env, '0');
   const delayText = delaySetting.value;
   const delay = /^0s?$/.test(delayText) ? { ok: true as const, seconds: 0 } : parseDuration(/^\d+$/.test(delayText) ? Number(delayText) : delayText);
@@ -97,6 +101,7 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
     host, port, registry,
     ...(authTokenFile === undefined ? {} : { authTokenFile: authTokenFile.value }),
     shutdownDelayMs: delay.seconds * 1000,
+    ...(auditKeyFile === undefined ? {} : { auditKeyFile: auditKeyFile.value }),
   };
 }
 

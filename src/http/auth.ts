@@ -16,6 +16,16 @@ function digest(value: string): Buffer {
 }
 
 /**
+ * The caller name of a token in the decision log: `token:` and the first 8 hex digits of its
+ * SHA-256. A fingerprint: it tells tokens apart and stays the same across restarts and token
+ * file edits, and it never reveals the token (tokens are at least 16 characters, so 32 bits of
+ * their hash do not help to guess one).
+ */
+function callerName(tokenDigest: Buffer): string {
+  return `token:${tokenDigest.toString('hex', 0, 4)}`;
+}
+
+/**
  * The callers' bearer tokens, kept only as SHA-256 digests. A presented token is compared with
  * every digest in constant time, so neither timing nor early exit says how close a guess was.
  */
@@ -47,19 +57,32 @@ export class BearerTokens {
     return new BearerTokens(digests);
   }
 
-  accepts(token: string): boolean {
+  /** The caller name of a current token (see `callerName`), or undefined. */
+  callerOf(token: string): string | undefined {
     const presented = digest(token);
     let matched = false;
     for (const known of this.digests) matched = timingSafeEqual(presented, known) || matched;
-    return matched;
+    return matched ? callerName(presented) : undefined;
+  }
+
+  accepts(token: string): boolean {
+    return this.callerOf(token) !== undefined;
   }
 }
+
+/** The caller of a check when caller authentication is off. */
+export const ANONYMOUS = 'anonymous';
 
 /** The scheme is case-insensitive (RFC 7235); the token is one run of non-space characters. */
 const BEARER = /^bearer +([^\s]+)$/i;
 
-/** Throws `UnauthorizedError` unless `authorization` is `Bearer <token>` with a current token. */
-export function authenticate(authorization: string | undefined, tokens: BearerTokens): void {
+/**
+ * The caller's name when `authorization` is `Bearer <token>` with a current token; throws
+ * `UnauthorizedError` otherwise.
+ */
+export function authenticate(authorization: string | undefined, tokens: BearerTokens): string {
   const match = BEARER.exec(authorization ?? '');
-  if (!match || !tokens.accepts(match[1]!)) throw new UnauthorizedError();
+  const caller = match ? tokens.callerOf(match[1]!) : undefined;
+  if (caller === undefined) throw new UnauthorizedError();
+  return caller;
 }

@@ -3,7 +3,7 @@ import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
 import type { CheckRequest } from '../core/types.js';
-import { authenticate } from './auth.js';
+import { ANONYMOUS, authenticate } from './auth.js';
 import { readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
@@ -52,18 +52,18 @@ export const UNLOGGED = errorAnswer(new Error('decision log line not written'));
  * sequence), one metrics path. `registry` lets a batch pin one revision for all its items.
  */
 export function decisionLane({ store, metrics, logger }: AppDeps) {
-  const decisionLog = new DecisionLog(logger);
+  const decisionLog = DecisionLog.for(logger);
   return {
-    decide(request: CheckRequest, explain: boolean, requestId: string, startedAt: bigint, registry = store.current()): Decided {
+    decide(request: CheckRequest, explain: boolean, requestId: string, caller: string, startedAt: bigint, registry = store.current()): Decided {
       if (!registry) {
         const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
         const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
       }
       const decision = decide(registry, request, { explain });
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       const action = registry.actions.has(request.action) ? request.action : 'other';
-      return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+      return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
     },
 
     /** Writes the decision's line, then counts the decision; `then(false)`: the line was not written, answer `UNLOGGED`. */
@@ -96,8 +96,8 @@ export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)
   const { metrics, logger, tokens, limits = DEFAULT_LIMITS } = deps;
 
   /** Decides a parsed body; throws for a request the contract rejects. */
-  function decideCheck(req: IncomingMessage, body: unknown, requestId: string, startedAt: bigint): Decided {
-    return lane.decide(parseCheckRequest(body), explainFlag(req.url ?? ''), requestId, startedAt);
+  function decideCheck(req: IncomingMessage, body: unknown, requestId: string, caller: string, startedAt: bigint): Decided {
+    return lane.decide(parseCheckRequest(body), explainFlag(req.url ?? ''), requestId, caller, startedAt);
   }
 
   function fail(res: ServerResponse, error: unknown, requestId: string): number {
@@ -110,9 +110,10 @@ export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id']);
     const finish = (status: number) => metrics.recordHttp(CHECK_PATH, 'POST', status);
+    let caller = ANONYMOUS;
     if (tokens) {
       try {
-        authenticate(req.headers.authorization, tokens());
+        caller = authenticate(req.headers.authorization, tokens());
       } catch (error) {
         return finish(fail(res, error, requestId));
       }
@@ -121,7 +122,7 @@ export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)
       let decided: Decided;
       try {
         if (readError) throw readError;
-        decided = decideCheck(req, body, requestId, startedAt);
+        decided = decideCheck(req, body, requestId, caller, startedAt);
       } catch (error) {
         return finish(fail(res, error, requestId));
       }

@@ -1,7 +1,8 @@
 import { jsonString as quote } from '../core/canonical-json.js';
-import type { CheckRequest } from '../core/types.js';
+import type { CheckRequest, Grant } from '../core/types.js';
 import { infoLines } from '../logger.js';
 import type { InfoLines, Logger } from '../logger.js';
+import { chainMember, chainOf, CHAIN_START, checkpointMac, newLogId } from './audit-chain.js';
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
 const MAX_METADATA_KEYS = 32;
@@ -16,8 +17,12 @@ export interface DecisionRecord {
     readonly decision_id?: string;
     readonly registry_revision?: string;
     readonly policy?: string;
+    /** Logged on allow: what the caller may sign. */
+    readonly grant?: Grant;
   };
   readonly durationMs: number;
+  /** Who asked: a bearer token's name, or `anonymous` when authentication is off; never a token. */
+  readonly caller: string;
 }
 
 function quoteOrNull(value: string | undefined): string {
@@ -28,38 +33,104 @@ function quoteOrNull(value: string | undefined): string {
  * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
  * and this runs on every check. A property test checks the line against the one pino writes.
  */
-function decisionFields({ requestId, request, decision, durationMs }: DecisionRecord): string {
+function decisionFields({ requestId, request, decision, durationMs, caller }: DecisionRecord): string {
   const { resource } = request;
   const metadata = request.context.metadata;
   const keys = metadata ? `,"metadata_keys":${JSON.stringify(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
+  const grant = decision.allow && decision.grant
+    ? `,"grant":{"ttl_seconds":${decision.grant.ttl_seconds},"principals":[${decision.grant.principals.map(quote).join(',')}]}`
+    : '';
   return `"decision_id":${quoteOrNull(decision.decision_id)},"request_id":${quote(requestId)},"allow":${decision.allow},` +
     `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
     `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +
     `"registry_revision":${quoteOrNull(decision.registry_revision)},"policy":${quoteOrNull(decision.policy)},` +
-    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys}`;
+    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys},"caller":${quote(caller)}${grant}`;
 }
 
+/** When checkpoints are written (contract section 15). */
+export interface CheckpointOptions {
+  /** The audit key for the next checkpoint (read again each time, so a rotated key is used). */
+  readonly key: () => Buffer;
+  /** A checkpoint follows at least every this many decisions. */
+  readonly everyDecisions?: number;
+  /** ...and every this many milliseconds in which there were decisions. */
+  readonly everyMs?: number;
+}
+
+const logs = new WeakMap<Logger, DecisionLog>();
+
 /**
- * One JSON line per decision (contract section 8), each written before its reply, committed in
+ * One JSON line per decision (contract sections 8 and 15), each written before its reply, committed in
  * groups: the lines of the checks decided in one turn of the event loop go out together in one
  * synchronous write, at the end of that turn or as soon as `GROUP_SIZE` are waiting, and only
  * then are their replies sent. No reply ever leaves before its line, and the lines are written
  * whatever the log level: they are the audit trail. Sharing the write (a system
  * call and the destination's bookkeeping), and sending replies together, cut the CPU per check
  * by a quarter; the bound keeps the first checks of a busy turn from waiting for all the others.
+ *
+ * Each line is numbered (`seq`) and chained to the one before (`chain`) as it is queued, so
+ * the chain follows the order of the lines in the output; with checkpoints on, a keyed
+ * `checkpoint` line goes into the same output right after the decision line it seals.
  */
 export class DecisionLog {
   /** Measured: 8 kept the throughput of whole-turn groups and answered the first checks sooner. */
   static readonly GROUP_SIZE = 8;
 
+  /** The process's one decision log on this logger: every lane that decides writes the one chain. */
+  static for(logger: Logger): DecisionLog {
+    let log = logs.get(logger);
+    if (!log) logs.set(logger, (log = new DecisionLog(logger)));
+    return log;
+  }
+
+  readonly logId = newLogId();
+  /** The same on every line: made once. */
+  private readonly logIdMember = `,"log_id":"${this.logId}"`;
   private readonly info: InfoLines;
+  private readonly checkpointLines: InfoLines;
   private pending = '';
   private waiting: ((logged: boolean) => void)[] = [];
   private scheduled = false;
+  private seq = 0;
+  private chain = CHAIN_START;
+  private checkpoints: { readonly key: () => Buffer; readonly every: number; readonly timer: NodeJS.Timeout } | undefined;
+  private sealedSeq = 0;
 
   /** `schedule` runs a commit at the end of this turn; tests may run it themselves. */
   constructor(logger: Logger, private readonly schedule: (commit: () => void) => void = setImmediate) {
     this.info = infoLines(logger, 'decision');
+    this.checkpointLines = infoLines(logger, 'checkpoint');
+  }
+
+  /** Starts writing checkpoints: every `everyDecisions` (1,000) decisions and every `everyMs` (10 s) with decisions. */
+  startCheckpoints({ key, everyDecisions = 1000, everyMs = 10_000 }: CheckpointOptions): void {
+    this.stopCheckpoints();
+    const timer = setInterval(() => this.checkpoint(), everyMs).unref();
+    this.checkpoints = { key, every: everyDecisions, timer };
+  }
+
+  /** Seals what is logged so far (at shutdown) and stops the checkpoint timer. */
+  close(): void {
+    this.checkpoint();
+    this.stopCheckpoints();
+  }
+
+  private stopCheckpoints(): void {
+    if (this.checkpoints) clearInterval(this.checkpoints.timer);
+    this.checkpoints = undefined;
+  }
+
+  /** Writes a checkpoint for the last decision line now, unless it is sealed already or checkpoints are off. */
+  checkpoint(): void {
+    if (!this.checkpoints || this.sealedSeq === this.seq) return;
+    this.queueCheckpoint(this.checkpoints.key());
+    this.commit();
+  }
+
+  private queueCheckpoint(key: Buffer): void {
+    const mac = checkpointMac(key, this.logId, this.seq, this.chain);
+    this.pending += this.checkpointLines.line(`"log_id":"${this.logId}","seq":${this.seq},"chain":"${this.chain}","mac":"${mac}"`);
+    this.sealedSeq = this.seq;
   }
 
   /**
@@ -67,7 +138,11 @@ export class DecisionLog {
    * write failed (so the caller can refuse to answer).
    */
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
-    this.pending += this.info.line(decisionFields(record));
+    this.seq += 1;
+    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq}${this.logIdMember}`);
+    this.chain = chainOf(this.chain, content + this.info.close);
+    this.pending += `${content}${chainMember(this.chain)}${this.info.close}\n`;
+    if (this.checkpoints && this.seq - this.sealedSeq >= this.checkpoints.every) this.queueCheckpoint(this.checkpoints.key());
     this.waiting.push(then);
     if (this.waiting.length >= DecisionLog.GROUP_SIZE) this.commit();
     else if (!this.scheduled) {

@@ -60,6 +60,8 @@ export interface EvaluationCall {
   readonly lane: DecisionLane;
   readonly registry: CompiledRegistry | undefined;
   readonly requestId: string;
+  /** Who asked (the decision line's `caller`). */
+  readonly caller: string;
   readonly startedAt: bigint;
   readonly explain: boolean;
 }
@@ -67,7 +69,7 @@ export interface EvaluationCall {
 /** POST /access/v1/evaluation: one decision, logged and counted as the equivalent /v1/check. */
 export async function evaluate(call: EvaluationCall, body: Entity): Promise<Answer> {
   const { request, warnings } = mapEvaluation(body);
-  const decided = call.lane.decide(request, call.explain, call.requestId, call.startedAt, call.registry);
+  const decided = call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry);
   if (!(await recordAll(call.lane, [decided]))) return { status: UNLOGGED.status, body: UNLOGGED.body };
   return { status: decided.status, body: toAuthzen(decided.record.decision, warnings) };
 }
@@ -114,7 +116,7 @@ export async function evaluateAll(call: EvaluationCall, body: Entity): Promise<A
       if (!isObject(item)) throw new InvalidRequestError(`evaluations[${index}] must be an object`);
       const merged = { subject: body.subject, action: body.action, resource: body.resource, context: body.context, ...definedKeys(item) };
       const { request, warnings } = mapEvaluation(merged);
-      const one = call.lane.decide(request, call.explain, call.requestId, call.startedAt, call.registry);
+      const one = call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry);
       decided.push(one);
       answers.push({ decided: one, warnings });
       decision = one.record.decision.allow;

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { InvalidRequestError } from '../../core/errors.js';
-import { authenticate } from '../auth.js';
+import { ANONYMOUS, authenticate } from '../auth.js';
 import { readJsonBody } from '../body.js';
 import { explainFlag } from '../check.js';
 import type { DecisionLane } from '../check.js';
@@ -50,23 +50,24 @@ function answer(ctx: Context, { status, body }: Answer): void {
 export function authzenRoutes(deps: AppDeps, lane: DecisionLane): Record<string, Middleware> {
   const limit = (deps.limits ?? DEFAULT_LIMITS).maxBodyBytes;
 
-  async function accepted(ctx: Context): Promise<Entity> {
-    if (deps.tokens) authenticate(ctx.get('Authorization') || undefined, deps.tokens());
-    return readBody(ctx, limit);
+  /** The caller, once authenticated as for /v1/check, and the body. */
+  async function accepted(ctx: Context): Promise<{ caller: string; body: Entity }> {
+    const caller = deps.tokens ? authenticate(ctx.get('Authorization') || undefined, deps.tokens()) : ANONYMOUS;
+    return { caller, body: await readBody(ctx, limit) };
   }
 
   function decider(handler: (call: EvaluationCall, body: Entity) => Promise<Answer>): Middleware {
     return async (ctx) => {
       const startedAt = process.hrtime.bigint();
-      const body = await accepted(ctx);
-      const call = { lane, registry: deps.store.current(), requestId: ctx.state.requestId as string, startedAt, explain: explainFlag(ctx.url) };
+      const { caller, body } = await accepted(ctx);
+      const call = { lane, registry: deps.store.current(), requestId: ctx.state.requestId as string, caller, startedAt, explain: explainFlag(ctx.url) };
       answer(ctx, await handler(call, body));
     };
   }
 
   function searcher(kind: SearchKind): Middleware {
     return async (ctx) => {
-      const parsed = parseSearch(kind, await accepted(ctx));
+      const parsed = parseSearch(kind, (await accepted(ctx)).body);
       const registry = deps.store.current();
       if (!registry) throw new RegistryUnavailableError();
       ctx.body = search(parsed, registry);

@@ -1,14 +1,19 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { createHash, createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DecisionLog } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
+import { pollUntil } from '../../helpers/poll.js';
 import type { Logger } from '../../../src/logger.js';
 
-/** The line as pino's own serializer writes it: the reference the hand-built line must match. */
-function referenceLine(logger: Logger, { requestId, request, decision, durationMs }: DecisionRecord): void {
+/**
+ * The line as pino's own serializer writes it: the reference the hand-built line must match.
+ * `audit` is the chain's fields, which depend on the log's state, not on the record.
+ */
+function referenceLine(logger: Logger, { requestId, request, decision, durationMs, caller }: DecisionRecord, audit: { seq: number; log_id: string; chain: string }): void {
   const metadata = request.context.metadata;
   logger.info({
     decision_id: decision.decision_id ?? null,
@@ -22,6 +27,9 @@ function referenceLine(logger: Logger, { requestId, request, decision, durationM
     policy: decision.policy ?? null,
     duration_ms: Math.round(durationMs * 1000) / 1000,
     ...(metadata ? { metadata_keys: Object.keys(metadata).slice(0, 32).map((key) => key.slice(0, 64)) } : {}),
+    caller,
+    ...(decision.allow && decision.grant ? { grant: { ttl_seconds: decision.grant.ttl_seconds, principals: decision.grant.principals } } : {}),
+    ...audit,
   }, 'decision');
 }
 
@@ -61,12 +69,14 @@ const record: fc.Arbitrary<DecisionRecord> = fc.record({
     decision_id: text,
     registry_revision: text,
     policy: text,
+    grant: fc.record({ ttl_seconds: fc.nat(), principals: fc.array(text, { maxLength: 4 }) }),
   }, { requiredKeys: ['allow', 'reason'] }),
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  caller: text,
 });
 
 const RECORD: DecisionRecord = {
-  requestId: 'r-1', durationMs: 0.25,
+  requestId: 'r-1', durationMs: 0.25, caller: 'token:0123abcd',
   request: { subject: { id: 'iam:alice' }, action: 'sign', resource: { type: 'ssh_actor', id: 'agt-a' }, context: {} },
   decision: { allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:00', policy: 'ssh-sign/v1' },
 };
@@ -84,8 +94,10 @@ describe('the decision log', () => {
     await fc.assert(fc.asyncProperty(record, async (input) => {
       const ours = capture();
       const reference = capture();
-      expect(await logged(new DecisionLog(ours.logger), input)).to.equal(true);
-      referenceLine(reference.logger, input);
+      const log = new DecisionLog(ours.logger);
+      expect(await logged(log, input)).to.equal(true);
+      const chain = (JSON.parse(ours.lines[0]!) as { chain: string }).chain;
+      referenceLine(reference.logger, input, { seq: 1, log_id: log.logId, chain });
       expect(ours.lines).to.have.length(1);
       expect(ours.lines[0]!.endsWith('}\n')).to.equal(true);
       expect(withoutTime(ours.lines[0]!)).to.equal(withoutTime(reference.lines[0]!));
@@ -166,4 +178,120 @@ describe('the decision log', () => {
     expect(await logged(log, RECORD)).to.equal(false);
     expect(await logged(log, RECORD)).to.equal(false);
   });
+
+  describe('as evidence (contract section 15)', () => {
+    /** docs/security.md's construction, written again here: the line without its chain member. */
+    function contentOf(line: string): string {
+      return line.replace(/\n$/, '').replace(/,"chain":"[0-9a-f]{64}"(?=,"msg":"decision"\}$)/, '');
+    }
+
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    const hmac = (key: string, text: string) => createHmac('sha256', key).update(text).digest('hex');
+
+    it('numbers the lines from 1 and chains each to the one before, as docs/security.md defines it', async () => {
+      await fc.assert(fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 12 }), async (records) => {
+        const { logger, lines } = capture();
+        const log = new DecisionLog(logger);
+        for (const input of records) log.append(input, () => {});
+        await nextTurn();
+        await nextTurn();
+        let previous = '0'.repeat(64);
+        lines.join('').split('\n').slice(0, -1).forEach((line, index) => {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          expect(parsed).to.include({ seq: index + 1, log_id: log.logId, msg: 'decision' });
+          expect(parsed.chain).to.equal(sha256(previous + contentOf(line)));
+          expect(contentOf(line)).to.not.include('"chain"');
+          previous = parsed.chain as string;
+        });
+      }), { numRuns: 200 });
+    });
+
+    it('gives every log its own random log_id', () => {
+      const { logger } = capture();
+      const ids = new Set(Array.from({ length: 20 }, () => new DecisionLog(logger).logId));
+      expect(ids.size).to.equal(20);
+      for (const id of ids) expect(id).to.match(/^[0-9a-f]{32}$/);
+    });
+
+    it('is one log per logger for every lane that asks for it', () => {
+      const { logger } = capture();
+      expect(DecisionLog.for(logger)).to.equal(DecisionLog.for(logger));
+      expect(DecisionLog.for(logger)).to.not.equal(DecisionLog.for(capture().logger));
+    });
+
+    it('logs the caller, and the grant on allow only', async () => {
+      const { logger, lines } = capture();
+      const log = new DecisionLog(logger);
+      const grant = { ttl_seconds: 3600, principals: ['atm-ops'] };
+      await logged(log, { ...RECORD, decision: { ...RECORD.decision, grant } });
+      await logged(log, { ...RECORD, caller: 'anonymous', decision: { ...RECORD.decision, allow: false, reason: 'ttl_out_of_bounds', grant } });
+      const [allowed, denied] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(allowed).to.deep.include({ caller: 'token:0123abcd', grant });
+      expect(denied).to.include({ caller: 'anonymous' });
+      expect(denied).to.not.have.property('grant');
+    });
+
+    function checkpointsOf(lines: string[]): Record<string, unknown>[] {
+      return lines.join('').split('\n').slice(0, -1).map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.msg === 'checkpoint');
+    }
+
+    it('writes a keyed checkpoint right after every Nth decision line, in the same write', async () => {
+      const writes: string[] = [];
+      const log = new DecisionLog(createLogger({ destination: { write: (text: string) => writes.push(text) } }));
+      const key = 'k'.repeat(32);
+      log.startCheckpoints({ key: () => Buffer.from(key), everyDecisions: 3, everyMs: 3_600_000 });
+      for (let i = 0; i < 7; i++) log.append(RECORD, () => {});
+      await nextTurn();
+      log.close();
+      const parsed = writes.join('').split('\n').slice(0, -1).map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(parsed.map((line) => (line.msg === 'checkpoint' ? `cp${line.seq as number}` : line.seq))).to.deep.equal([1, 2, 3, 'cp3', 4, 5, 6, 'cp6', 7, 'cp7']);
+      for (const [index, line] of parsed.entries()) {
+        if (line.msg !== 'checkpoint') continue;
+        const sealed = parsed[index - 1]!;
+        expect(line).to.include({ level: 'info', log_id: log.logId, seq: sealed.seq, chain: sealed.chain });
+        expect(line.mac).to.equal(hmac(key, `flex-auth.checkpoint/v1\n${log.logId}\n${line.seq as number}\n${line.chain as string}`));
+      }
+      expect(JSON.stringify(parsed)).to.not.include(key);
+    });
+
+    it('seals at close only what is not sealed yet, and writes nothing without a key', async () => {
+      const keyed = capture();
+      const log = new DecisionLog(keyed.logger);
+      log.startCheckpoints({ key: () => Buffer.from('k'.repeat(32)), everyDecisions: 2, everyMs: 3_600_000 });
+      await logged(log, RECORD);
+      await logged(log, RECORD);
+      log.close();
+      log.close();
+      expect(checkpointsOf(keyed.lines).map((line) => line.seq)).to.deep.equal([2]);
+      const plain = capture();
+      const unkeyed = new DecisionLog(plain.logger);
+      await logged(unkeyed, RECORD);
+      unkeyed.close();
+      expect(checkpointsOf(plain.lines)).to.deep.equal([]);
+    });
+
+    it('writes a checkpoint on the timer when there were decisions since the last, with the key of that moment', async () => {
+      const { logger, lines } = capture();
+      const log = new DecisionLog(logger);
+      let key = 'first-key-0123456789';
+      log.startCheckpoints({ key: () => Buffer.from(key), everyDecisions: 1000, everyMs: 5 });
+      try {
+        await logged(log, RECORD);
+        await pollUntil(async () => checkpointsOf(lines), (found) => found.length === 1, 'a timed checkpoint', { timeoutMs: 5000, intervalMs: 5 });
+        key = 'second-key-0123456789';
+        await logged(log, RECORD);
+        const both = await pollUntil(async () => checkpointsOf(lines), (found) => found.length === 2, 'a second timed checkpoint', { timeoutMs: 5000, intervalMs: 5 });
+        expect(both.map((line) => line.mac)).to.deep.equal([
+          hmac('first-key-0123456789', `flex-auth.checkpoint/v1\n${log.logId}\n1\n${both[0]!.chain as string}`),
+          hmac('second-key-0123456789', `flex-auth.checkpoint/v1\n${log.logId}\n2\n${both[1]!.chain as string}`),
+        ]);
+        // No decisions since: what the timer runs writes nothing more.
+        log.checkpoint();
+        expect(checkpointsOf(lines)).to.have.length(2);
+      } finally {
+        log.close();
+      }
+    });
+  });
 });
+
