@@ -6,6 +6,9 @@ import { chainMember, chainOf, CHAIN_START, checkpointMac, newLogId } from './au
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
 const MAX_METADATA_KEYS = 32;
+/** Warnings name caller-chosen keys: bounded like metadata keys, so a request cannot flood the log. */
+const MAX_WARNINGS = 16;
+const MAX_WARNING_LENGTH = 200;
 
 export interface DecisionRecord {
   readonly requestId: string;
@@ -23,6 +26,8 @@ export interface DecisionRecord {
   readonly durationMs: number;
   /** Who asked: a bearer token's name, or `anonymous` when authentication is off; never a token. */
   readonly caller: string;
+  /** What an AuthZEN request carried that flex-auth does not read (a likely typo), as the answer names it. */
+  readonly warnings?: readonly string[];
 }
 
 function quoteOrNull(value: string | undefined): string {
@@ -33,18 +38,21 @@ function quoteOrNull(value: string | undefined): string {
  * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
  * and this runs on every check. A property test checks the line against the one pino writes.
  */
-function decisionFields({ requestId, request, decision, durationMs, caller }: DecisionRecord): string {
+function decisionFields({ requestId, request, decision, durationMs, caller, warnings }: DecisionRecord): string {
   const { resource } = request;
   const metadata = request.context.metadata;
   const keys = metadata ? `,"metadata_keys":${JSON.stringify(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
   const grant = decision.allow && decision.grant
     ? `,"grant":{"ttl_seconds":${decision.grant.ttl_seconds},"principals":[${decision.grant.principals.map(quote).join(',')}]}`
     : '';
+  const warned = warnings !== undefined && warnings.length > 0
+    ? `,"warnings":${JSON.stringify(warnings.slice(0, MAX_WARNINGS).map((warning) => warning.slice(0, MAX_WARNING_LENGTH)))}`
+    : '';
   return `"decision_id":${quoteOrNull(decision.decision_id)},"request_id":${quote(requestId)},"allow":${decision.allow},` +
     `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
     `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +
     `"registry_revision":${quoteOrNull(decision.registry_revision)},"policy":${quoteOrNull(decision.policy)},` +
-    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys},"caller":${quote(caller)}${grant}`;
+    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys},"caller":${quote(caller)}${grant}${warned}`;
 }
 
 /** When checkpoints are written (contract section 15). */

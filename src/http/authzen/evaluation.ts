@@ -66,10 +66,15 @@ export interface EvaluationCall {
   readonly explain: boolean;
 }
 
+/** The decision line names what the answer warns about, so a caller's typo shows in the log too. */
+function withWarnings(decided: Decided, warnings: readonly string[]): Decided {
+  return warnings.length === 0 ? decided : { ...decided, record: { ...decided.record, warnings } };
+}
+
 /** POST /access/v1/evaluation: one decision, logged and counted as the equivalent /v1/check. */
 export async function evaluate(call: EvaluationCall, body: Entity): Promise<Answer> {
   const { request, warnings } = mapEvaluation(body);
-  const decided = call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry);
+  const decided = withWarnings(call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry), warnings);
   if (!(await recordAll(call.lane, [decided]))) return { status: UNLOGGED.status, body: UNLOGGED.body };
   return { status: decided.status, body: toAuthzen(decided.record.decision, warnings) };
 }
@@ -116,7 +121,7 @@ export async function evaluateAll(call: EvaluationCall, body: Entity): Promise<A
       if (!isObject(item)) throw new InvalidRequestError(`evaluations[${index}] must be an object`);
       const merged = { subject: body.subject, action: body.action, resource: body.resource, context: body.context, ...definedKeys(item) };
       const { request, warnings } = mapEvaluation(merged);
-      const one = call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry);
+      const one = withWarnings(call.lane.decide(request, call.explain, call.requestId, call.caller, call.startedAt, call.registry), warnings);
       decided.push(one);
       answers.push({ decided: one, warnings });
       decision = one.record.decision.allow;

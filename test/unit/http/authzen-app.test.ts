@@ -81,7 +81,8 @@ describe('AuthZEN through createApp', function () {
         expect(reasonAdmin?.en).to.equal(message);
         const lines = h.logLines.slice(before).filter((line) => line.msg === 'decision');
         expect(lines).to.have.length(2);
-        const comparable = ({ time: _t, duration_ms: _d, ...line }: Record<string, any>) => line;
+        // Each line has its own place in the chain, and AuthZEN names what it ignored.
+        const comparable = ({ time: _t, duration_ms: _d, seq: _s, chain: _c, warnings: _w, ...line }: Record<string, any>) => line;
         expect(comparable(lines[1]!)).to.deep.equal(comparable(lines[0]!));
       }), { numRuns: 150 });
 
@@ -137,7 +138,17 @@ describe('AuthZEN through createApp', function () {
         expect(outcome.decision, JSON.stringify(outcome)).to.equal(true);
         expect(outcome.context?.grant.ttl_seconds).to.equal(14400);
         expect(outcome.context?.warnings.join('\n')).to.include('principles');
-        expect(h.logLines.some((line) => line.msg === 'decision' && line.request_id === 'client-1')).to.equal(true);
+        const line = h.logLines.find((entry) => entry.msg === 'decision' && entry.request_id === 'client-1');
+        expect(line, 'the decision line').to.not.equal(undefined);
+        // The typo is named in the decision line too, not only in the answer.
+        expect((line!.warnings as string[]).join('\n')).to.include('action.properties.principles');
+      });
+
+      it('writes no warnings field on a decision line without warnings', async function () {
+        const client = new FlexAuthClient({ baseUrl: h.url, token });
+        await client.evaluate({ subject: carol, action: { name: 'sign', properties: { ttl: '4h' } }, resource: backup }, { requestId: 'client-quiet' });
+        const line = h.logLines.find((entry) => entry.msg === 'decision' && entry.request_id === 'client-quiet');
+        expect(line).to.not.have.property('warnings');
       });
 
       it('denies with the policy reason and message, and fails closed on 401, 400 and an unreachable PDP', async function () {
