@@ -53,7 +53,7 @@ const UNLOGGED = errorAnswer(new Error('decision log line not written'));
  * is listed in docs/architecture.md. No promises on the way: the body arrives by callback,
  * the decision is synchronous, and the reply goes out once the decision log has written the line.
  */
-export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIMITS }: AppDeps) {
+export function checkLane({ store, metrics, logger, tokens, freshness, limits = DEFAULT_LIMITS }: AppDeps) {
   const decisionLog = new DecisionLog(logger);
 
   /** Decides a parsed body; throws for a request the contract rejects. */
@@ -63,6 +63,15 @@ export function checkLane({ store, metrics, logger, tokens, limits = DEFAULT_LIM
     const registry = store.current();
     if (!registry) {
       const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
+    }
+    const guard = freshness?.();
+    if (guard?.stale) {
+      // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
+      const quietSeconds = Math.round((Date.now() - guard.confirmedAt.getTime()) / 1000);
+      const message = `the registry source has not confirmed the registry for ${quietSeconds}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
+      const decision = { allow: false, reason: 'registry_stale', message } as const;
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };
     }
