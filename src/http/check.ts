@@ -69,8 +69,7 @@ export function checkLane({ store, metrics, logger, tokens, freshness, limits = 
     const guard = freshness?.();
     if (guard?.stale) {
       // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
-      const quietSeconds = Math.round((Date.now() - guard.confirmedAt.getTime()) / 1000);
-      const message = `the registry source has not confirmed the registry for ${quietSeconds}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
+      const message = `the registry source has not confirmed the registry for ${Math.floor(guard.quietMs / 1000)}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
       const decision = { allow: false, reason: 'registry_stale', message } as const;
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000 } };

@@ -23,5 +23,7 @@ export interface AppDeps {
 export interface RegistryFreshness {
   readonly stale: boolean;
   readonly confirmedAt: Date;
+  /** Milliseconds since that confirmation. */
+  readonly quietMs: number;
   readonly maxStalenessMs: number;
 }

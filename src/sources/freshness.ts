@@ -2,6 +2,8 @@
 export interface FreshnessStatus {
   readonly stale: boolean;
   readonly confirmedAt: Date;
+  /** Milliseconds since that confirmation. */
+  readonly quietMs: number;
   readonly maxStalenessMs: number;
 }
 
@@ -42,7 +44,8 @@ export class Freshness {
   }
 
   status(): FreshnessStatus {
-    return { stale: this.stale(), confirmedAt: new Date(this.confirmedAtMs), maxStalenessMs: this.maxStalenessMs };
+    const quietMs = this.quietMs();
+    return { stale: quietMs > this.maxStalenessMs, confirmedAt: new Date(this.confirmedAtMs), quietMs, maxStalenessMs: this.maxStalenessMs };
   }
 
   /** Called with the new state whenever `notice` finds it changed (for the log). */
