@@ -59,6 +59,9 @@ export class FakeKubeApi {
   /** Requests that arrived while silent: never answered, cut when the network comes back. */
   private readonly held = new Set<ServerResponse>();
   readonly events = new Map<string, StoredEvent>();
+  /** Requests on the Events API, answered or refused. */
+  eventRequests = 0;
+  private eventRefusal: number | undefined;
   private waiters: { predicate: (r: RecordedRequest) => boolean; resolve: () => void }[] = [];
 
   constructor(namespace = 'flex-auth', name = 'flex-auth-registry') {
@@ -167,6 +170,11 @@ export class FakeKubeApi {
     this.held.clear();
   }
 
+  /** Answers every Events request with this status from now on (403 as without RBAC, 503 as overloaded). */
+  refuseEvents(status: number): void {
+    this.eventRefusal = status;
+  }
+
   /** Sends a BOOKMARK at the current resourceVersion to every watch that asked for bookmarks. */
   sendBookmark(): void {
     const bookmark = { type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } };
@@ -265,6 +273,11 @@ export class FakeKubeApi {
 
   /** Events: create (409 when the name exists), read by name, merge patch. */
   private event(req: IncomingMessage, res: ServerResponse, name: string): void {
+    this.eventRequests += 1;
+    if (this.eventRefusal !== undefined) {
+      res.writeHead(this.eventRefusal, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: this.eventRefusal }));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
