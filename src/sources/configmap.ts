@@ -378,7 +378,7 @@ export class ConfigMapSource implements RegistrySource {
     const { namespace, name } = this.location;
     let seen: string | undefined;
     try {
-      const configMap = await this.api!.readNamespacedConfigMap({ name, namespace }, timeoutOptions(Math.max(timeoutMs, 100)));
+      const configMap = await this.api!.readNamespacedConfigMap({ name, namespace }, timeoutOptions(Math.max(Math.ceil(timeoutMs), 100)));
       seen = configMap.metadata?.resourceVersion;
     } catch (error) {
       if (!isNotFound(error)) {

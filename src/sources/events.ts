@@ -48,6 +48,8 @@ export class RegistryEventRecorder {
   private readonly retryDelayMs: number;
   private readonly now: () => Date;
   private stopped = false;
+  /** How often this process has recorded each Event: a patch sets the count without reading it first (RBAC grants create and patch only). */
+  private readonly counts = new Map<string, number>();
 
   constructor(
     private readonly api: CoreV1Api,
@@ -123,8 +125,10 @@ export class RegistryEventRecorder {
     } catch (error) {
       if (statusOf(error) !== 409) throw error;
       // This replica said so before (a retry, or the container restarted): the same Event, later.
-      const existing = await this.api.readNamespacedEvent({ name, namespace: this.namespace });
-      const patch = { message, lastTimestamp: now, count: (existing.count ?? 1) + 1 };
+      const count = (this.counts.get(name) ?? 1) + 1;
+      if (this.counts.size >= 1000) this.counts.clear();
+      this.counts.set(name, count);
+      const patch = { message, lastTimestamp: now, count };
       await this.api.patchNamespacedEvent({ name, namespace: this.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
   }

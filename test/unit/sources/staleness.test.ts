@@ -13,7 +13,8 @@ import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
 const location = { namespace: 'flex-auth', name: 'flex-auth-registry', key: 'registry.json' };
 const docA = text(registryDocument([actorEntry('agt-a')]));
 const docB = text(registryDocument([actorEntry('agt-b')]));
-const BOUND_MS = 60_000;
+// Not a multiple of 3: a third of it is not whole milliseconds (AbortSignal.timeout refuses fractions).
+const BOUND_MS = 61_000;
 
 /**
  * The staleness guard (contract section 13) on the ConfigMap source, against the protocol-level
@@ -86,7 +87,7 @@ describe('the staleness guard of the ConfigMap source', () => {
     await start({ confirmEveryMs: 10 });
     await watching();
     for (let step = 0; step < 12; step += 1) {
-      nowMs += BOUND_MS / 3;
+      nowMs += Math.ceil(BOUND_MS / 3);
       await confirmedAtNow();
       expect(freshness.stale()).to.equal(false);
     }
@@ -104,9 +105,9 @@ describe('the staleness guard of the ConfigMap source', () => {
     const readsBefore = reads();
     // A change the silent watch never hears of.
     const version = api.put({ 'registry.json': docB });
-    nowMs += BOUND_MS / 2;
+    nowMs += Math.floor(BOUND_MS / 2);
     expect(freshness.stale()).to.equal(false);
-    nowMs += BOUND_MS / 2 + 1;
+    nowMs += BOUND_MS - Math.floor(BOUND_MS / 2) + 1;
     expect(freshness.stale()).to.equal(true);
     // The source looks on its own, so the service logs the change without waiting for a check.
     await pollUntil(async () => transitions, (t) => t.at(-1) === true, 'the change to stale noticed');
