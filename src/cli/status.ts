@@ -50,6 +50,13 @@ async function readRollout(api: CoreV1Api, namespace: string, name: string): Pro
   return { current, replicas: replicaStates(events.items) };
 }
 
+/** `sha256:` and 12 hex digits: enough to tell revisions apart in a table; the header has the whole one. */
+export function shortRevision(revision: string): string {
+  return revision.startsWith('sha256:') ? revision.slice(0, 'sha256:'.length + 12) : revision;
+}
+
+const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
 export function judge({ current, replicas }: Rollout, namespace: string, name: string, now: Date): Verdict {
   if (current === undefined) {
     return { ok: false, summary: `ConfigMap ${namespace}/${name} is missing or has no ${REVISION_ANNOTATION} annotation (publish it with flex-auth configmap)` };
@@ -57,13 +64,13 @@ export function judge({ current, replicas }: Rollout, namespace: string, name: s
   const recent = replicas.filter((r) => now.getTime() - r.lastReport.getTime() <= RECENT_MS);
   const behind = recent.filter((r) => r.serving?.revision !== current);
   if (behind.length > 0) {
-    const named = behind.map((r) => `${r.instance} serves ${r.serving?.revision ?? 'no registry'}${r.rejected ? ` (rejected ${r.rejected.what})` : ''}`);
-    return { ok: false, summary: `not every replica serves ${current}: ${named.join('; ')}` };
+    const old = [...new Set(behind.map((r) => (r.serving ? shortRevision(r.serving.revision) : 'no registry')))];
+    return { ok: false, summary: `${behind.length} of ${recent.length} replicas do not serve ${shortRevision(current)}; they serve ${old.join(', ')}` };
   }
   if (!replicas.some((r) => r.serving?.revision === current)) {
-    return { ok: false, summary: `no replica has reported loading ${current} yet` };
+    return { ok: false, summary: `no replica has reported loading ${shortRevision(current)} yet` };
   }
-  return { ok: true, summary: `every replica that reported in the last 10 minutes serves ${current}` };
+  return { ok: true, summary: `every replica that reported in the last 10 minutes serves ${shortRevision(current)}` };
 }
 
 function ago(from: Date, now: Date): string {
@@ -76,17 +83,17 @@ function ago(from: Date, now: Date): string {
 export function render(rollout: Rollout, verdict: Verdict, namespace: string, name: string, now: Date): string {
   const lines = [`ConfigMap ${namespace}/${name}: revision ${rollout.current ?? '(none)'}`];
   const rows = rollout.replicas.map((r) => {
-    const serving = r.serving ? `${r.serving.revision}  since ${r.serving.since.toISOString()} (${ago(r.serving.since, now)})` : 'no registry loaded';
+    const serving = r.serving ? `${shortRevision(r.serving.revision)}  since ${isoSeconds(r.serving.since)} (${ago(r.serving.since, now)})` : 'no registry loaded';
     const notes = [
       r.serving?.revision === rollout.current ? 'current' : 'OLD',
-      ...(r.rejected ? [`rejected ${r.rejected.what} ${ago(r.rejected.at, now)}`] : []),
+      ...(r.rejected ? [`rejected ${shortRevision(r.rejected.what)} ${ago(r.rejected.at, now)}`] : []),
       ...(now.getTime() - r.lastReport.getTime() > RECENT_MS ? ['not counted: no report in 10m'] : []),
     ];
     return [r.instance, serving, notes.join(', ')];
   });
   if (rows.length === 0) lines.push('no replica has recorded an Event on this ConfigMap');
   const width = Math.max(7, ...rows.map(([instance]) => instance!.length));
-  for (const [instance, serving, notes] of rows) lines.push(`${instance!.padEnd(width)}  ${serving}  [${notes}]`);
+  for (const [instance, serving, notes] of rows) lines.push(`${instance!.padEnd(width)}  ${serving}  ${notes}`);
   lines.push(`${verdict.ok ? 'OK' : 'NOT YET'}: ${verdict.summary}`);
   return `${lines.join('\n')}\n`;
 }

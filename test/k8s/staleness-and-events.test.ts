@@ -102,13 +102,13 @@ describe('rollout status and the staleness guard against a real Kubernetes API s
     good = expectedRevision(production);
     const result = await status('--wait', '60s');
     expect(result.code, result.stdout + result.stderr).to.equal(0);
-    for (const replica of REPLICAS) expect(result.stdout).to.match(new RegExp(`^${replica} +${good} +since .*\\[current\\]$`, 'm'));
-    expect(result.stdout).to.include(`OK: every replica that reported in the last 10 minutes serves ${good}`);
+    const short = good.slice(0, 'sha256:'.length + 12);
+    for (const replica of REPLICAS) expect(result.stdout).to.match(new RegExp(`^${replica} +${short} +since [0-9T:-]+Z \\([0-9]+s ago\\) +current$`, 'm'));
+    expect(result.stdout).to.include(`OK: every replica that reported in the last 10 minutes serves ${short}`);
     const loaded = about(await registryEvents(), 'RegistryLoaded', good);
     expect(loaded.map((e) => e.reportingInstance).sort()).to.deep.equal([...REPLICAS]);
     for (const server of servers) expect((await postCheck(server.url, checkFor('agt-rollout-added'))).body.allow).to.equal(true);
     await capture('status-ok.txt', result.stdout);
-    await capture('describe.txt', await kubectl(['-n', NAMESPACE, 'describe', 'configmap', CONFIGMAP]));
   });
 
   it('an invalid document makes RegistryRejected Events, and status exits 1 naming the revision still served', async () => {
@@ -121,9 +121,12 @@ describe('rollout status and the staleness guard against a real Kubernetes API s
     for (const event of about(events, 'RegistryRejected', announced)) expect(event.message).to.match(/rejected sha256:[0-9a-f]{64}: registry is invalid/);
     const result = await status();
     expect(result.code, result.stdout + result.stderr).to.equal(1);
-    expect(result.stdout).to.include(`NOT YET: not every replica serves ${announced}: ${REPLICAS[0]} serves ${good} (rejected ${announced})`);
+    const short = (revision: string) => revision.slice(0, 'sha256:'.length + 12);
+    expect(result.stdout).to.include(`NOT YET: 3 of 3 replicas do not serve ${short(announced)}; they serve ${short(good)}`);
+    for (const replica of REPLICAS) expect(result.stdout).to.match(new RegExp(`^${replica} +${short(good)} +since .* OLD, rejected ${short(announced)} [0-9]+s ago$`, 'm'));
     for (const server of servers) expect((await getJson(server.url, '/readyz')).body.revision).to.equal(good);
     await capture('status-rejected.txt', result.stdout);
+    await capture('describe.txt', await kubectl(['-n', NAMESPACE, 'describe', 'configmap', CONFIGMAP]));
     // Back to the good document, so the next case starts from a settled rollout.
     await kubectl(['apply', '-f', '-'], await manifestFor(production));
     expect((await status('--wait', '60s')).code).to.equal(0);
