@@ -3,6 +3,7 @@ import { createLogger } from '../../../src/logger.js';
 import { startService } from '../../../src/main.js';
 import type { RunningService } from '../../../src/main.js';
 import { FakeKubeApi } from '../../helpers/fake-kube-api.js';
+import { runCli } from '../../helpers/flex-auth.js';
 import { pollUntil } from '../../helpers/poll.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
 
@@ -80,5 +81,19 @@ describe('a service past its max staleness', () => {
       'registry is stale: the source has not confirmed it within the bound; denying checks',
       'registry confirmed again; no longer stale',
     ]);
+  });
+});
+
+describe('serve --max-staleness', () => {
+  it('is refused, as a usage error, without a ConfigMap source or with a bad duration', async () => {
+    const file = await runCli(['serve', '--registry-file', 'registry.json', '--max-staleness', '5m']);
+    expect(file.code).to.equal(2);
+    expect(file.stderr).to.include('--max-staleness needs --registry-configmap');
+    const embedded = await runCli(['serve', '--port', '0'], { env: { FLEX_AUTH_MAX_STALENESS: '30s' } });
+    expect(embedded.code).to.equal(2);
+    expect(embedded.stderr).to.include('FLEX_AUTH_MAX_STALENESS needs --registry-configmap');
+    const zero = await runCli(['serve', '--registry-configmap', 'flex-auth/flex-auth-registry', '--max-staleness', '0s']);
+    expect(zero.code).to.equal(2);
+    expect(zero.stderr).to.include('--max-staleness must be a duration from 1s to 24h, or off (got 0s)');
   });
 });
