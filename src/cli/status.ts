@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { parseDuration } from '../core/duration.js';
 import { loadKubeConfig } from '../sources/configmap.js';
-import { replicaStates } from '../sources/events.js';
+import { replicaStates, statusOf } from '../sources/events.js';
 import type { ReplicaState } from '../sources/events.js';
 import { REVISION_ANNOTATION } from '../sources/packed-registry.js';
 import { EXIT, UsageError } from './io.js';
@@ -31,11 +31,6 @@ interface Rollout {
 interface Verdict {
   readonly ok: boolean;
   readonly summary: string;
-}
-
-function statusOf(error: unknown): number | undefined {
-  const { statusCode, code } = error as { statusCode?: number; code?: number | string };
-  return statusCode ?? (typeof code === 'number' ? code : undefined);
 }
 
 async function readRollout(api: CoreV1Api, namespace: string, name: string): Promise<Rollout> {

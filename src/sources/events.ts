@@ -31,7 +31,8 @@ export function replicaName(env: NodeJS.ProcessEnv = process.env): string {
   return env.POD_NAME || hostname();
 }
 
-function statusOf(error: unknown): number | undefined {
+/** The HTTP status of a client library error, when it has one. */
+export function statusOf(error: unknown): number | undefined {
   const { statusCode, code } = error as { statusCode?: number; code?: number | string };
   return statusCode ?? (typeof code === 'number' ? code : undefined);
 }
