@@ -140,7 +140,8 @@ describe('rollout status and the staleness guard against a real Kubernetes API s
     expect(stale.body.revision).to.equal(good);
     const denied = await pollUntil(() => postCheck(cut.url, checkFor('agt-state-hub-bridge')), (r) => r.status === 503, 'a registry_stale denial', { timeoutMs: 10_000, intervalMs: 100 });
     expect(denied.body).to.include({ allow: false, reason: 'registry_stale' });
-    expect((await getJson(cut.url, '/metrics')).text).to.match(/^flex_auth_registry_stale 1$/m);
+    // Polled: a watch bookmark (about one a minute, on the still-open watch) confirms for a moment.
+    await pollUntil(() => getJson(cut.url, '/metrics'), (r) => /^flex_auth_registry_stale 1$/m.test(r.text), 'the stale gauge at 1', { timeoutMs: 10_000, intervalMs: 100 });
     for (const healthy of [healthyA, healthyB]) {
       const readyz = (await getJson(healthy.url, '/readyz')).body;
       expect(readyz, JSON.stringify(readyz)).to.include({ ready: true, stale: false });
@@ -156,6 +157,6 @@ describe('rollout status and the staleness guard against a real Kubernetes API s
     for (const healthy of [healthyA, healthyB]) {
       expect(healthy.stdout.messages('registry is stale: the source has not confirmed it within the bound; denying checks')).to.have.length(0);
     }
-    expect(cut.stdout.messages('registry is stale: the source has not confirmed it within the bound; denying checks')).to.have.length(1);
+    expect(cut.stdout.messages('registry is stale: the source has not confirmed it within the bound; denying checks')).to.have.length.at.least(1);
   });
 });
