@@ -17,6 +17,12 @@ export const LOADED_REASON = 'RegistryLoaded';
 export const REJECTED_REASON = 'RegistryRejected';
 /** On each Event: the revision it is about, so readers need not parse the message. */
 export const EVENT_REVISION_ANNOTATION = REVISION_ANNOTATION;
+/**
+ * On each Event: when the replica last recorded it, to the millisecond. Event timestamps hold
+ * whole seconds, and a replica that loads two revisions within one second must still say which
+ * came last.
+ */
+export const EVENT_TIME_ANNOTATION = 'flex-auth/recorded-at';
 
 export interface EventRecorderOptions {
   /** The replica's name: POD_NAME (the chart sets it from the downward API), else the hostname. */
@@ -109,8 +115,9 @@ export class RegistryEventRecorder {
 
   private async createOrUpdate(configMap: V1ConfigMap, name: string, reason: string, type: string, revision: string | undefined, message: string): Promise<void> {
     const now = this.now();
+    const annotations = { [EVENT_TIME_ANNOTATION]: now.toISOString(), ...(revision === undefined ? {} : { [EVENT_REVISION_ANNOTATION]: revision }) };
     const event: CoreV1Event = {
-      metadata: { name, namespace: this.namespace, ...(revision === undefined ? {} : { annotations: { [EVENT_REVISION_ANNOTATION]: revision } }) },
+      metadata: { name, namespace: this.namespace, annotations },
       involvedObject: {
         apiVersion: 'v1', kind: 'ConfigMap', namespace: this.namespace, name: configMap.metadata?.name,
         uid: configMap.metadata?.uid, resourceVersion: configMap.metadata?.resourceVersion,
@@ -129,7 +136,7 @@ export class RegistryEventRecorder {
       const count = (this.counts.get(name) ?? 1) + 1;
       if (this.counts.size >= 1000) this.counts.clear();
       this.counts.set(name, count);
-      const patch = { message, lastTimestamp: now, count };
+      const patch = { metadata: { annotations: { [EVENT_TIME_ANNOTATION]: now.toISOString() } }, message, lastTimestamp: now, count };
       await this.api.patchNamespacedEvent({ name, namespace: this.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
   }
@@ -147,7 +154,7 @@ export interface ReplicaState {
 }
 
 function eventTime(event: CoreV1Event): Date {
-  const time = event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? event.metadata?.creationTimestamp;
+  const time = event.metadata?.annotations?.[EVENT_TIME_ANNOTATION] ?? event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp ?? event.metadata?.creationTimestamp;
   return time ? new Date(time) : new Date(0);
 }
 

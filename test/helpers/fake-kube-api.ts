@@ -293,7 +293,10 @@ export class FakeKubeApi {
       if (!existing) return notFound(res);
       if (req.method === 'GET') return json(200, existing);
       if (req.method === 'PATCH') {
-        Object.assign(existing, body);
+        // A JSON merge patch, one level into metadata (all an Event patch touches).
+        const { metadata, ...rest } = body as { metadata?: { annotations?: Record<string, string> } };
+        Object.assign(existing, rest);
+        if (metadata?.annotations) existing.metadata.annotations = { ...existing.metadata.annotations, ...metadata.annotations };
         return json(200, existing);
       }
       return notFound(res);

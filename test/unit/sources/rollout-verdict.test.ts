@@ -44,6 +44,16 @@ describe('the rollout verdict of flex-auth status', () => {
     expect(verdict(B, []).ok).to.equal(false);
   });
 
+  it('orders a replica\'s Events by the time it recorded them to the millisecond, not by the API\'s whole seconds', () => {
+    // Two loads within one second: Event timestamps hold whole seconds, so they tie there.
+    const second = new Date('2026-12-01T11:59:30Z');
+    const loadedB = { ...event('p1', 'RegistryLoaded', B, second), metadata: { name: 'b', annotations: { 'flex-auth/registry-revision': B, 'flex-auth/recorded-at': '2026-12-01T11:59:30.800Z' } } };
+    const loadedA = { ...event('p1', 'RegistryLoaded', A, second), metadata: { name: 'a', annotations: { 'flex-auth/registry-revision': A, 'flex-auth/recorded-at': '2026-12-01T11:59:30.100Z' } } };
+    for (const order of [[loadedA, loadedB], [loadedB, loadedA]]) {
+      expect(replicaStates(order)[0]!.serving!.revision).to.equal(B);
+    }
+  });
+
   it('is not OK without a revision annotation on the ConfigMap, and ignores Events flex-auth did not write', () => {
     expect(verdict(undefined, [event('p1', 'RegistryLoaded', A, minutesAgo(1))]).ok).to.equal(false);
     const foreign = { ...event('p1', 'RegistryLoaded', A, minutesAgo(1)), reportingComponent: 'someone-else' };
