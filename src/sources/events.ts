@@ -30,7 +30,19 @@ export interface EventRecorderOptions {
   /** Attempts per Event, transient failures only (5xx, network); 4xx are not retried. */
   readonly attempts?: number;
   readonly retryDelayMs?: number;
+  /** How often the latest Event is recorded again, so readers know the replica is alive (default 5 minutes). */
+  readonly refreshMs?: number;
   readonly now?: () => Date;
+}
+
+/** What one Event says; recorded again, unchanged, to show the replica still stands by it. */
+interface Report {
+  readonly configMap: V1ConfigMap;
+  readonly reason: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly revision: string | undefined;
+  readonly message: string;
 }
 
 export function replicaName(env: NodeJS.ProcessEnv = process.env): string {
@@ -55,6 +67,8 @@ export class RegistryEventRecorder {
   private readonly retryDelayMs: number;
   private readonly now: () => Date;
   private stopped = false;
+  private latest: Report | undefined;
+  private readonly refresh: NodeJS.Timeout;
   /** How often this process has recorded each Event: a patch sets the count without reading it first (RBAC grants create and patch only). */
   private readonly counts = new Map<string, number>();
 
@@ -68,11 +82,15 @@ export class RegistryEventRecorder {
     this.attempts = options.attempts ?? 3;
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.now = options.now ?? (() => new Date());
+    // A replica that has loaded nothing new for long says so again: `flex-auth status` counts
+    // replicas that reported in the last 10 minutes, and would otherwise not wait for this one.
+    this.refresh = setInterval(() => { if (this.latest) void this.record(this.latest); }, options.refreshMs ?? 5 * 60_000);
+    this.refresh.unref();
   }
 
   loaded(configMap: V1ConfigMap, revision: string): void {
     const message = `${this.instance} loaded revision ${revision}`;
-    void this.record(configMap, LOADED_REASON, 'Normal', `loaded/${revision}`, revision, message);
+    this.report({ configMap, reason: LOADED_REASON, type: 'Normal', subject: `loaded/${revision}`, revision, message });
   }
 
   /** `revision` is what the publisher announced, when it did; the resourceVersion names the document otherwise. */
@@ -80,11 +98,17 @@ export class RegistryEventRecorder {
     const what = revision ?? `resourceVersion ${configMap.metadata?.resourceVersion ?? 'unknown'}`;
     // The API server refuses messages over 1 kB; the first errors are enough to point at the problem.
     const message = `${this.instance} rejected ${what}: ${errors}`.slice(0, 1000);
-    void this.record(configMap, REJECTED_REASON, 'Warning', `rejected/${what}`, revision, message);
+    this.report({ configMap, reason: REJECTED_REASON, type: 'Warning', subject: `rejected/${what}`, revision, message });
   }
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.refresh);
+  }
+
+  private report(report: Report): void {
+    this.latest = report;
+    void this.record(report);
   }
 
   private eventName(configMapName: string, subject: string): string {
@@ -92,13 +116,13 @@ export class RegistryEventRecorder {
     return `${configMapName.slice(0, 200)}.${hash}`;
   }
 
-  private async record(configMap: V1ConfigMap, reason: string, type: string, subject: string, revision: string | undefined, message: string): Promise<void> {
-    const configMapName = configMap.metadata?.name ?? '';
-    const name = this.eventName(configMapName, subject);
+  private async record(report: Report): Promise<void> {
+    const { reason } = report;
+    const name = this.eventName(report.configMap.metadata?.name ?? '', report.subject);
     for (let attempt = 1; ; attempt += 1) {
       if (this.stopped) return;
       try {
-        await this.createOrUpdate(configMap, name, reason, type, revision, message);
+        await this.createOrUpdate(name, report);
         this.logger.debug({ event: name, reason }, 'kubernetes event recorded');
         return;
       } catch (error) {
@@ -113,7 +137,7 @@ export class RegistryEventRecorder {
     }
   }
 
-  private async createOrUpdate(configMap: V1ConfigMap, name: string, reason: string, type: string, revision: string | undefined, message: string): Promise<void> {
+  private async createOrUpdate(name: string, { configMap, reason, type, revision, message }: Report): Promise<void> {
     const now = this.now();
     const annotations = { [EVENT_TIME_ANNOTATION]: now.toISOString(), ...(revision === undefined ? {} : { [EVENT_REVISION_ANNOTATION]: revision }) };
     const event: CoreV1Event = {

@@ -34,11 +34,11 @@ describe('Events about each revision, from the ConfigMap source (against the fak
     await api.stop();
   });
 
-  async function start(instance: string, target = store): Promise<void> {
+  async function start(instance: string, target = store, refreshMs = 3_600_000): Promise<void> {
     const logger = createLogger({ destination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) } });
     const source = new ConfigMapSource(location, target, {
       logger, kubeConfig: api.kubeConfig(), backoff: { initialMs: 20, maxMs: 80 }, firstListTimeoutMs: 2000,
-      events: { instance, retryDelayMs: 10 },
+      events: { instance, retryDelayMs: 10, refreshMs },
     });
     sources.push(source);
     await source.start();
@@ -71,6 +71,19 @@ describe('Events about each revision, from the ConfigMap source (against the fak
     const [state] = replicaStates(events() as unknown as CoreV1Event[]);
     expect(state).to.include({ instance: 'replica-a' });
     expect(state!.serving!.revision).to.equal(revisionA);
+  });
+
+  it('records its latest Event again at each refresh, so a quiet replica still counts as reporting', async () => {
+    api.put({ 'registry.json': docA });
+    await start('replica-a', store, 40);
+    await eventsUntil((l) => l.length === 1 && l[0]!.count >= 3, 'the Loaded Event refreshed twice');
+    api.put({ 'registry.json': '{"schema":"flex-auth.registry/v1","actors":[{"name":"Bad Name"}]}' });
+    const refreshed = await eventsUntil((l) => l.some((e) => e.reason === 'RegistryRejected' && e.count >= 3), 'the Rejected Event refreshed twice');
+    // Only the latest word is refreshed: the replica still serves A, and says it rejected the rest.
+    const loadedCount = refreshed.find((e) => e.reason === 'RegistryLoaded')!.count;
+    await eventsUntil((l) => l.some((e) => e.reason === 'RegistryRejected' && e.count >= 5), 'more refreshes');
+    expect(events().find((e) => e.reason === 'RegistryLoaded')!.count).to.equal(loadedCount);
+    expect(events()).to.have.length(2);
   });
 
   it('one Event per replica: two replicas loading the same revision make two', async () => {
