@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import { describeFailure, RegistryStore } from './registry/store.js';
 import type { ReloadEvent } from './registry/store.js';
 import type { ConfigMapSourceOptions } from './sources/configmap.js';
+import { Freshness } from './sources/freshness.js';
 import { EmbeddedSource } from './sources/embedded.js';
 import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
@@ -30,12 +31,16 @@ export interface ServiceConfig {
   readonly shutdownDelayMs?: number;
   /** The key that signs the decision log's checkpoints (contract section 15); no checkpoints without it. */
   readonly auditKeyFile?: string;
+  /** The staleness guard (ConfigMap source only): deny once the source has not confirmed for this long. */
+  readonly maxStalenessMs?: number;
 }
 
 export interface ServiceOptions {
   readonly logger?: Logger;
   readonly fileSource?: Omit<FileSourceOptions, 'logger'>;
   readonly configMapSource?: Omit<ConfigMapSourceOptions, 'logger'>;
+  /** Milliseconds since the epoch for the staleness guard: Date.now unless a test moves time by hand. */
+  readonly clock?: () => number;
   /** How long shutdown waits for in-flight requests before closing their connections. */
   readonly shutdownGraceMs?: number;
   readonly limits?: Partial<ServerLimits>;
@@ -49,14 +54,14 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-async function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions): Promise<RegistrySource> {
+async function createSource(location: RegistryLocation, store: RegistryStore, logger: Logger, options: ServiceOptions, freshness?: Freshness): Promise<RegistrySource> {
   switch (location.kind) {
     case 'file':
       return new FileSource(location.path, store, { ...options.fileSource, logger });
     case 'configmap': {
       // Loaded only when used: the Kubernetes client costs about a second of start-up.
       const { ConfigMapSource } = await import('./sources/configmap.js');
-      return new ConfigMapSource(location, store, { ...options.configMapSource, logger });
+      return new ConfigMapSource(location, store, { ...options.configMapSource, logger, ...(freshness ? { freshness } : {}) });
     }
     case 'embedded':
       return new EmbeddedSource(store);
@@ -112,6 +117,19 @@ function closeServer(server: Server, graceMs: number): Promise<void> {
   });
 }
 
+/** The staleness guard, when asked for; only a ConfigMap source has something to confirm. */
+function stalenessGuard(config: ServiceConfig, info: SourceInfo, logger: Logger, options: ServiceOptions): Freshness | undefined {
+  if (config.maxStalenessMs === undefined) return undefined;
+  if (info.kind !== 'configmap') throw new Error('max staleness applies to a ConfigMap source only');
+  const freshness = new Freshness(config.maxStalenessMs, options.clock);
+  freshness.onChange((stale) => {
+    const fields = { source: info.name, max_staleness_ms: config.maxStalenessMs, confirmed_at: freshness.status().confirmedAt.toISOString() };
+    if (stale) logger.error(fields, 'registry is stale: the source has not confirmed it within the bound; denying checks');
+    else logger.info(fields, 'registry confirmed again; no longer stale');
+  });
+  return freshness;
+}
+
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger();
@@ -130,16 +148,19 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   const auditKey = config.auditKeyFile === undefined ? undefined : followAuditKey(config.auditKeyFile, logger);
   const decisionLog = DecisionLog.for(logger);
   const tokens = config.authTokenFile === undefined ? undefined : await followTokenFile(config.authTokenFile, logger);
+  const freshness = stalenessGuard(config, info, logger, options);
+  if (freshness) metrics.followStaleness(() => freshness.stale());
 
   let draining = false;
   const app = createApp({
     store, metrics, logger, limits,
     isDraining: () => draining,
     ...(tokens ? { tokens: tokens.current } : {}),
+    ...(freshness ? { freshness: () => freshness.status() } : {}),
   });
   const server = limitedServer(app, limits);
 
-  const source = await createSource(config.registry, store, logger, options);
+  const source = await createSource(config.registry, store, logger, options, freshness);
   let port: number;
   try {
     await source.start();

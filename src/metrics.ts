@@ -77,6 +77,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** The staleness guard's state, read at each scrape; never stale without the guard. */
+  private isStale: () => boolean = () => false;
+
+  private readonly stale: Gauge = new Gauge({
+    name: 'flex_auth_registry_stale',
+    help: '1 while the registry is past --max-staleness unconfirmed (checks are then denied), else 0.',
+    registers: [this.registry],
+    collect: (): void => this.stale.set(this.isStale() ? 1 : 0),
+  });
+
   private readonly sourceKind: StoreSource['kind'];
 
   constructor(sourceKind: StoreSource['kind']) {
@@ -89,6 +99,11 @@ export class Metrics {
     }
     this.ready.set(0);
     for (const result of ['success', 'failure']) this.reloads.inc({ source: sourceKind, result }, 0);
+  }
+
+  /** With the staleness guard on: `flex_auth_registry_stale` follows it. */
+  followStaleness(isStale: () => boolean): void {
+    this.isStale = isStale;
   }
 
   recordDecision(action: string, allow: boolean, reason: string, seconds: number): void {

@@ -41,6 +41,10 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
     summary: 'audit verify [--key-file PATH] [--format text|json] FILE... | -',
     load: async () => { const m = await import('./audit.js'); return { run: m.audit, usage: m.AUDIT_USAGE }; },
   },
+  status: {
+    summary: 'status [--namespace flex-auth] [--name flex-auth-registry] [--wait DURATION]',
+    load: async () => { const m = await import('./status.js'); return { run: m.status, usage: m.STATUS_USAGE }; },
+  },
   smoke: {
     summary: 'smoke --url URL [--actor NAME] [--subject ID] [--timeout-ms MS] [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...',
     load: async () => { const m = await import('./smoke.js'); return { run: m.smoke, usage: m.SMOKE_USAGE }; },

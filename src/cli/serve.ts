@@ -8,6 +8,7 @@ import { UsageError } from './io.js';
 export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
                 [--registry-file PATH | --registry-configmap NAMESPACE/NAME] [--registry-key registry.json]
                 [--auth-token-file PATH] [--shutdown-delay 0s] [--audit-key-file PATH]
+                [--max-staleness DURATION]
 
   Settings may also come from FLEX_AUTH_HOST, FLEX_AUTH_PORT, FLEX_AUTH_REGISTRY_FILE,
   FLEX_AUTH_REGISTRY_CONFIGMAP, FLEX_AUTH_REGISTRY_KEY, FLEX_AUTH_AUTH_TOKEN_FILE,
@@ -15,7 +16,10 @@ export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
   registry. The ConfigMap is read through the Kubernetes API with KUBECONFIG, or the pod's
   service account. With --auth-token-file (bearer tokens, one a line), /v1/check requires
   Authorization: Bearer. On SIGTERM, stays up unready for --shutdown-delay, then drains.
-  With --audit-key-file, keyed checkpoints seal the decision log's chain (flex-auth audit verify).`;
+  With --audit-key-file, keyed checkpoints seal the decision log's chain (flex-auth audit verify).
+  --max-staleness (or FLEX_AUTH_MAX_STALENESS; ConfigMap source only; off by default): once the
+  API server has not confirmed the registry for that long, /readyz is 503 and checks are
+  denied with registry_stale until it answers again.`;
 
 /** In-flight requests get this long after shutdown begins; the process exits by force soon after. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -56,6 +60,17 @@ function setting(flag: string, flagValue: string | undefined, envName: string, e
   return fallback === undefined ? undefined : { value: fallback, name: flag };
 }
 
+/** The staleness bound in milliseconds, or undefined when off; only a ConfigMap can go stale. */
+function maxStaleness(given: Setting | undefined, registry: RegistryLocation): number | undefined {
+  if (given === undefined || given.value === '' || given.value === 'off') return undefined;
+  const parsed = parseDuration(given.value);
+  if (!parsed.ok || parsed.seconds < 1 || parsed.seconds > 86_400) throw new UsageError(`${given.name} must be a duration from 1s to 24h, or off (got ${given.value})`);
+  if (registry.kind !== 'configmap') {
+    throw new UsageError(`${given.name} needs --registry-configmap: a file or the embedded registry is read locally and has nothing to go stale`);
+  }
+  return parsed.seconds * 1000;
+}
+
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
 function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const { values } = parseArgs({
@@ -71,6 +86,7 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
       'auth-token-file': { type: 'string' },
       'shutdown-delay': { type: 'string' },
       'audit-key-file': { type: 'string' },
+      'max-staleness': { type: 'string' },
     },
   });
   const host = values.host ?? env.FLEX_AUTH_HOST ?? '0.0.0.0';
@@ -97,8 +113,10 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
   const delayText = delaySetting.value;
   const delay = /^0s?$/.test(delayText) ? { ok: true as const, seconds: 0 } : parseDuration(/^\d+$/.test(delayText) ? Number(delayText) : delayText);
   if (!delay.ok || delay.seconds > 300) throw new UsageError(`${delaySetting.name} must be a duration from 0s to 5m (got ${delayText})`);
+  const maxStalenessMs = maxStaleness(setting('--max-staleness', values['max-staleness'], 'FLEX_AUTH_MAX_STALENESS', env), registry);
   return {
     host, port, registry,
+    ...(maxStalenessMs === undefined ? {} : { maxStalenessMs }),
     ...(authTokenFile === undefined ? {} : { authTokenFile: authTokenFile.value }),
     shutdownDelayMs: delay.seconds * 1000,
     ...(auditKeyFile === undefined ? {} : { auditKeyFile: auditKeyFile.value }),

@@ -51,12 +51,20 @@ export const UNLOGGED = errorAnswer(new Error('decision log line not written'));
  * endpoints alike: one `decide`, one decision log (one instance, so its lines stay one
  * sequence), one metrics path. `registry` lets a batch pin one revision for all its items.
  */
-export function decisionLane({ store, metrics, logger }: AppDeps) {
+export function decisionLane({ store, metrics, logger, freshness }: AppDeps) {
   const decisionLog = DecisionLog.for(logger);
   return {
     decide(request: CheckRequest, explain: boolean, requestId: string, caller: string, startedAt: bigint, registry = store.current()): Decided {
       if (!registry) {
         const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
+        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
+      }
+      const guard = freshness?.();
+      if (guard?.stale) {
+        // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
+        const message = `the registry source has not confirmed the registry for ${Math.floor(guard.quietMs / 1000)}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
+        const decision = { allow: false, reason: 'registry_stale', message } as const;
         const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
         return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
       }

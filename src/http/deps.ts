@@ -15,4 +15,15 @@ export interface AppDeps {
   readonly tokens?: () => BearerTokens;
   /** Default: DEFAULT_LIMITS (only the body limit applies here; the server enforces the rest). */
   readonly limits?: ServerLimits;
+  /** With `--max-staleness`: whether the registry is past the bound, and since when it was confirmed. */
+  readonly freshness?: () => RegistryFreshness;
+}
+
+/** The staleness guard's state as the HTTP layer sees it (sources/freshness.ts keeps it). */
+export interface RegistryFreshness {
+  readonly stale: boolean;
+  readonly confirmedAt: Date;
+  /** Milliseconds since that confirmation. */
+  readonly quietMs: number;
+  readonly maxStalenessMs: number;
 }

@@ -2,11 +2,15 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CoreV1Api, KubeConfig, ListWatch, Watch } from '@kubernetes/client-node';
-import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Observable, Watch } from '@kubernetes/client-node';
+import type { ConfigurationOptions, ObservableMiddleware, V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
-import type { RegistryStore } from '../registry/store.js';
-import { FORMAT_ANNOTATION, unpackRegistry, UnpackError } from './packed-registry.js';
+import { describeFailure } from '../registry/store.js';
+import type { ApplyOutcome, RegistryStore } from '../registry/store.js';
+import { RegistryEventRecorder } from './events.js';
+import type { EventRecorderOptions } from './events.js';
+import type { Freshness } from './freshness.js';
+import { FORMAT_ANNOTATION, REVISION_ANNOTATION, unpackRegistry, UnpackError } from './packed-registry.js';
 import { describeSource } from './source.js';
 import type { RegistryLocation, RegistrySource, SourceInfo } from './source.js';
 
@@ -32,6 +36,15 @@ export interface ConfigMapSourceOptions {
   readonly watchGraceMs?: number;
   /** How long `start()` waits for the first list before letting the service start unready. */
   readonly firstListTimeoutMs?: number;
+  /**
+   * The staleness guard (`--max-staleness`): lists, watch events and bookmarks confirm the
+   * registry; when they have been quiet for a third of the bound, a read of the object does.
+   */
+  readonly freshness?: Freshness;
+  /** How often to look whether a confirming read is due; default a sixth of the bound. */
+  readonly confirmEveryMs?: number;
+  /** Kubernetes Events about each revision (on by default); `false` turns them off. */
+  readonly events?: EventRecorderOptions | false;
 }
 
 /**
@@ -39,7 +52,7 @@ export interface ConfigMapSourceOptions {
  * client library's `loadFromDefault`, never falls back to http://localhost:8080, which could
  * be this very service.
  */
-function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const config = new KubeConfig();
   const home = path.join(homedir(), '.kube', 'config');
   if (env.KUBECONFIG) config.loadFromDefault();
@@ -57,11 +70,14 @@ function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
 class BoundedWatch extends Watch {
   private readonly timeoutSeconds: number;
   private readonly graceMs: number;
+  private readonly onActivity: () => void;
 
-  constructor(config: KubeConfig, timeoutSeconds: number, graceMs: number) {
+  /** `onActivity` hears every event and bookmark: each proves the watch is alive and current. */
+  constructor(config: KubeConfig, timeoutSeconds: number, graceMs: number, onActivity: () => void) {
     super(config);
     this.timeoutSeconds = timeoutSeconds;
     this.graceMs = graceMs;
+    this.onActivity = onActivity;
   }
 
   override async watch(
@@ -80,7 +96,12 @@ class BoundedWatch extends Watch {
       done(abandoned ? null : error);
     };
     const params = { ...queryParams, timeoutSeconds: this.timeoutSeconds, allowWatchBookmarks: true };
-    const controller = await super.watch(path, params, callback, finish);
+    // The client library's ListWatch drops bookmarks silently; they are heard here.
+    const heard = (phase: string, apiObj: unknown, watchObj?: unknown) => {
+      if (phase !== 'ERROR') this.onActivity();
+      callback(phase, apiObj, watchObj);
+    };
+    const controller = await super.watch(path, params, heard, finish);
     if (!ended) {
       watchdog = setTimeout(() => {
         abandoned = true;
@@ -96,6 +117,18 @@ function describeError(error: unknown): string {
   const { statusCode, code, message } = error as { statusCode?: number; code?: number | string; message?: string };
   const status = statusCode ?? (typeof code === 'number' ? code : undefined);
   return [status, message].filter((part) => part !== undefined && part !== '').join(' ') || String(error);
+}
+
+/** Request options that abandon the request after `ms`: a read on a dead connection must not hang forever. */
+function timeoutOptions(ms: number): ConfigurationOptions<ObservableMiddleware> {
+  const withSignal: ObservableMiddleware = {
+    pre: (request) => {
+      request.setSignal(AbortSignal.timeout(ms));
+      return new Observable(Promise.resolve(request));
+    },
+    post: (response) => new Observable(Promise.resolve(response)),
+  };
+  return { middleware: [withSignal], middlewareMergeStrategy: 'append' };
 }
 
 function isNotFound(error: unknown): boolean {
@@ -155,6 +188,10 @@ export class ConfigMapSource implements RegistrySource {
   private stopped = false;
   /** The last failure reported to the store, so that a lasting one is reported once. */
   private reported: string | undefined;
+  private readonly freshness: Freshness | undefined;
+  private confirmTimer: NodeJS.Timeout | undefined;
+  private confirming = false;
+  private events: RegistryEventRecorder | undefined;
 
   constructor(location: ConfigMapLocation, store: RegistryStore, options: ConfigMapSourceOptions) {
     this.location = location;
@@ -166,6 +203,7 @@ export class ConfigMapSource implements RegistrySource {
     const maxMs = options.backoff?.maxMs ?? 30_000;
     this.reconnects = new Backoff(initialMs, maxMs, options.random ?? Math.random);
     this.partRereads = new Backoff(initialMs, maxMs, options.random ?? Math.random);
+    this.freshness = options.freshness;
   }
 
   private get what(): string {
@@ -175,12 +213,18 @@ export class ConfigMapSource implements RegistrySource {
   async start(): Promise<void> {
     this.kubeConfig = this.options.kubeConfig ?? loadKubeConfig();
     this.api = this.kubeConfig.makeApiClient(CoreV1Api);
+    if (this.options.events !== false) {
+      this.events = new RegistryEventRecorder(this.api, this.location.namespace, this.logger, this.options.events);
+    }
+    this.startConfirming();
     const first = this.connect();
     await Promise.race([first, delay(this.options.firstListTimeoutMs ?? 10_000, undefined, { ref: false })]);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.events?.stop();
+    clearInterval(this.confirmTimer);
     clearTimeout(this.retryTimer);
     clearTimeout(this.partsTimer);
     await this.informer?.stop();
@@ -192,7 +236,7 @@ export class ConfigMapSource implements RegistrySource {
     const fieldSelector = `metadata.name=${name}`;
     const informer: ListWatch<V1ConfigMap> = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
-      new BoundedWatch(this.kubeConfig!, this.options.watchTimeoutSeconds ?? 300, this.options.watchGraceMs ?? 30_000),
+      new BoundedWatch(this.kubeConfig!, this.options.watchTimeoutSeconds ?? 300, this.options.watchGraceMs ?? 30_000, () => this.freshness?.confirm()),
       (): Promise<V1ConfigMapList> => this.list(informer, fieldSelector),
       false,
       undefined,
@@ -220,6 +264,7 @@ export class ConfigMapSource implements RegistrySource {
   private async list(informer: ListWatch<V1ConfigMap>, fieldSelector: string): Promise<V1ConfigMapList> {
     const list = await this.api!.listNamespacedConfigMap({ namespace: this.location.namespace, fieldSelector });
     this.reconnects.reset();
+    this.freshness?.confirm();
     if (list.items.length === 0 && !informer.get(this.location.name, this.location.namespace)) {
       this.report(`${this.what} not found`);
     }
@@ -241,7 +286,7 @@ export class ConfigMapSource implements RegistrySource {
     if (text !== undefined && configMap.metadata?.annotations?.[FORMAT_ANNOTATION] === undefined) {
       // The v1 form: nothing to read or inflate, so it is handed over at once.
       this.reported = undefined;
-      void this.store.applyAsync(text, { sourceVersion });
+      void this.store.applyAsync(text, { sourceVersion }).then((outcome) => this.tell(configMap, outcome));
       return;
     }
     void this.loadPacked(configMap, generation);
@@ -256,6 +301,7 @@ export class ConfigMapSource implements RegistrySource {
       if (!current()) return;
       const known = error instanceof UnpackError;
       this.report(known ? `${this.what} ${error.message}` : `cannot read the parts of ${this.what}: ${describeError(error)}`);
+      if (known && !error.waiting) this.tell(configMap, 'rejected');
       // Parts change apart from the main object, which is all that is watched: look again.
       if (!known || error.waiting) {
         this.partsTimer = setTimeout(() => { if (current()) void this.loadPacked(configMap, generation); }, this.partRereads.take());
@@ -267,6 +313,7 @@ export class ConfigMapSource implements RegistrySource {
     const sourceVersion = configMap.metadata?.resourceVersion;
     const outcome = await this.store.applyAsync(unpacked.document, { sourceVersion, revision: unpacked.revision });
     if (outcome !== 'rejected' && current()) this.packedVersion = sourceVersion;
+    this.tell(configMap, outcome);
   }
 
   /** One part by name, or undefined when it does not exist. */
@@ -289,6 +336,67 @@ export class ConfigMapSource implements RegistrySource {
     this.retryTimer = setTimeout(() => {
       if (!this.stopped) void this.connect();
     }, delayMs);
+  }
+
+  /** Records what this replica did with a version of the ConfigMap as an Event (fire and forget). */
+  private tell(configMap: V1ConfigMap, outcome: ApplyOutcome): void {
+    if (!this.events || this.stopped) return;
+    if (outcome === 'loaded') {
+      const revision = this.store.snapshot()?.registry.revision;
+      if (revision !== undefined) this.events.loaded(configMap, revision);
+    } else if (outcome === 'rejected') {
+      const failure = this.store.status().last_error;
+      const errors = failure ? describeFailure({ ...failure, at: new Date(failure.at) }) : 'rejected';
+      this.events.rejected(configMap, configMap.metadata?.annotations?.[REVISION_ANNOTATION], errors);
+    }
+  }
+
+  /**
+   * Bookmarks arrive about once a minute, so a quiet watch alone cannot confirm within a short
+   * bound: when nothing has confirmed for a third of it, read the object by name. The read
+   * confirms only if it shows the version the watch delivered; a newer one means the watch
+   * missed a change, so it is replaced (a fresh list catches up and confirms).
+   */
+  private startConfirming(): void {
+    const freshness = this.freshness;
+    if (!freshness) return;
+    const dueAfterMs = freshness.maxStalenessMs / 3;
+    const everyMs = this.options.confirmEveryMs ?? Math.max(Math.floor(freshness.maxStalenessMs / 6), 50);
+    this.confirmTimer = setInterval(() => {
+      freshness.notice();
+      if (this.confirming || freshness.quietMs() < dueAfterMs) return;
+      this.confirming = true;
+      void this.confirmByRead(freshness, dueAfterMs).finally(() => {
+        this.confirming = false;
+        freshness.notice();
+      });
+    }, everyMs);
+    this.confirmTimer.unref();
+  }
+
+  private async confirmByRead(freshness: Freshness, timeoutMs: number): Promise<void> {
+    const { namespace, name } = this.location;
+    let seen: string | undefined;
+    try {
+      const configMap = await this.api!.readNamespacedConfigMap({ name, namespace }, timeoutOptions(Math.max(Math.ceil(timeoutMs), 100)));
+      seen = configMap.metadata?.resourceVersion;
+    } catch (error) {
+      if (!isNotFound(error)) {
+        this.logger.debug({ source: this.info.name, error: describeError(error) }, 'confirming read failed');
+        return;
+      }
+    }
+    const informer = this.informer;
+    if (this.stopped || !informer) return;
+    const delivered = informer.get(name, namespace)?.metadata?.resourceVersion;
+    if (seen === delivered) {
+      freshness.confirm();
+      return;
+    }
+    this.logger.warn({ source: this.info.name, read_version: seen ?? null, watched_version: delivered ?? null }, 'the watch is behind the ConfigMap; listing again');
+    void informer.stop();
+    clearTimeout(this.retryTimer);
+    void this.connect();
   }
 
   private report(message: string): void {

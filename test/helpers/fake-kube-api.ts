@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 
 /**
- * A protocol-level fake of the Kubernetes API for one namespace's ConfigMaps: list and
- * chunked watch JSON, with faults a real API server will not produce on demand (a stream cut
- * mid-event, 410 Gone, 500s, a malformed event, a slow list, a half-open watch). The real
- * API server is tested in test/k8s/; this fake is for the faults.
+ * A protocol-level fake of the Kubernetes API for one namespace's ConfigMaps: list, get by
+ * name and chunked watch JSON (with bookmarks on request), and the namespace's Events (create,
+ * get, merge patch), with faults a real API server will not produce on demand (a stream cut
+ * mid-event, 410 Gone, 500s, a malformed event, a slow list, a half-open watch, a silent
+ * network). The real API server is tested in test/k8s/; this fake is for the faults.
  */
 
 interface ConfigMap {
@@ -26,6 +27,19 @@ interface WatchEvent {
 export interface RecordedRequest {
   readonly watch: boolean;
   readonly query: URLSearchParams;
+  /** Set for a read of one ConfigMap by name. */
+  readonly name?: string;
+}
+
+/** A core v1 Event as the fake stores it (only the fields tests look at are typed). */
+export interface StoredEvent {
+  metadata: { name: string; annotations?: Record<string, string> };
+  reason: string;
+  message: string;
+  count: number;
+  reportingInstance: string;
+  involvedObject: { kind: string; name: string };
+  [field: string]: unknown;
 }
 
 export class FakeKubeApi {
@@ -41,6 +55,13 @@ export class FakeKubeApi {
   private readonly watches = new Set<ServerResponse>();
   private listFaults: ({ status: number } | { delayMs: number })[] = [];
   private halfOpen = false;
+  private silent = false;
+  /** Requests that arrived while silent: never answered, cut when the network comes back. */
+  private readonly held = new Set<ServerResponse>();
+  readonly events = new Map<string, StoredEvent>();
+  /** Requests on the Events API, answered or refused. */
+  eventRequests = 0;
+  private eventRefusal: number | undefined;
   private waiters: { predicate: (r: RecordedRequest) => boolean; resolve: () => void }[] = [];
 
   constructor(namespace = 'flex-auth', name = 'flex-auth-registry') {
@@ -138,6 +159,30 @@ export class FakeKubeApi {
     this.listFaults.push({ delayMs });
   }
 
+  /**
+   * A network that drops everything: open watches stay open but hear nothing (a change made
+   * meanwhile is lost to them), new requests get no answer. Back on, the unanswered ones are cut.
+   */
+  setSilent(value: boolean): void {
+    this.silent = value;
+    if (value) return;
+    for (const response of this.held) response.destroy();
+    this.held.clear();
+  }
+
+  /** Answers every Events request with this status from now on (403 as without RBAC, 503 as overloaded). */
+  refuseEvents(status: number): void {
+    this.eventRefusal = status;
+  }
+
+  /** Sends a BOOKMARK at the current resourceVersion to every watch that asked for bookmarks. */
+  sendBookmark(): void {
+    const bookmark = { type: 'BOOKMARK', object: { kind: 'ConfigMap', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } };
+    for (const response of this.watches) {
+      if ((response as ServerResponse & { bookmarks?: boolean }).bookmarks) response.write(`${JSON.stringify(bookmark)}\n`);
+    }
+  }
+
   /** Watches stay open and silent, ignoring timeoutSeconds, like a half-open connection. */
   setHalfOpen(value: boolean): void {
     this.halfOpen = value;
@@ -157,14 +202,30 @@ export class FakeKubeApi {
 
   private publish(event: WatchEvent): void {
     this.history.push(event);
+    if (this.silent) return;
     for (const response of this.watches) response.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.silent) {
+      this.held.add(res);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://fake');
     const expectedPath = `/api/v1/namespaces/${this.namespace}/configmaps`;
+    const eventsPath = `/api/v1/namespaces/${this.namespace}/events`;
+    if (url.pathname.startsWith(eventsPath)) {
+      this.event(req, res, decodeURIComponent(url.pathname.slice(eventsPath.length + 1)));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === `${expectedPath}/${this.name}`) {
+      this.requests.push({ watch: false, query: url.searchParams, name: this.name });
+      if (this.current) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.current));
+      else notFound(res);
+      return;
+    }
     if (req.method !== 'GET' || url.pathname !== expectedPath) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
+      notFound(res);
       return;
     }
     const recorded = { watch: url.searchParams.get('watch') === 'true', query: url.searchParams };
@@ -200,6 +261,7 @@ export class FakeKubeApi {
     for (const event of this.history) {
       if (event.rv > from) res.write(`${JSON.stringify({ type: event.type, object: event.object })}\n`);
     }
+    (res as ServerResponse & { bookmarks?: boolean }).bookmarks = query.get('allowWatchBookmarks') === 'true';
     this.watches.add(res);
     res.on('close', () => this.watches.delete(res));
     const timeoutSeconds = Number(query.get('timeoutSeconds'));
@@ -208,4 +270,40 @@ export class FakeKubeApi {
       res.on('close', () => clearTimeout(timer));
     }
   }
+
+  /** Events: create (409 when the name exists), read by name, merge patch. */
+  private event(req: IncomingMessage, res: ServerResponse, name: string): void {
+    this.eventRequests += 1;
+    if (this.eventRefusal !== undefined) {
+      res.writeHead(this.eventRefusal, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: this.eventRefusal }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : {};
+      const json = (status: number, value: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+      const existing = this.events.get(name);
+      if (req.method === 'POST' && name === '') {
+        const created = body as unknown as StoredEvent;
+        if (this.events.has(created.metadata.name)) return json(409, { kind: 'Status', code: 409, reason: 'AlreadyExists' });
+        this.events.set(created.metadata.name, created);
+        return json(201, created);
+      }
+      if (!existing) return notFound(res);
+      if (req.method === 'GET') return json(200, existing);
+      if (req.method === 'PATCH') {
+        // A JSON merge patch, one level into metadata (all an Event patch touches).
+        const { metadata, ...rest } = body as { metadata?: { annotations?: Record<string, string> } };
+        Object.assign(existing, rest);
+        if (metadata?.annotations) existing.metadata.annotations = { ...existing.metadata.annotations, ...metadata.annotations };
+        return json(200, existing);
+      }
+      return notFound(res);
+    });
+  }
+}
+
+function notFound(res: ServerResponse): void {
+  res.writeHead(404, { 'content-type': 'application/json' }).end('{"kind":"Status","code":404}');
 }

@@ -88,6 +88,8 @@ function registryRules(name: string): Doc[] {
   return [
     { apiGroups: [''], resources: ['configmaps'], resourceNames: [name], verbs: ['get', 'list', 'watch'] },
     { apiGroups: [''], resources: ['configmaps'], resourceNames: Array.from({ length: MAX_PARTS }, (_, i) => `${name}-part-${i}`), verbs: ['get'] },
+    // Each pod's RegistryLoaded/RegistryRejected Event (contract sections 13 and 16).
+    { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   ];
 }
 
@@ -259,8 +261,9 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(container.command).to.equal(undefined); // the image's ENTRYPOINT: node dist/src/cli/index.js
       expect(container.args).to.deep.equal(['serve', '--registry-configmap', 'flex-auth/flex-auth-registry']);
       expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-      const env = Object.fromEntries((container.env as Doc[]).map((e) => [e.name, e.value]));
+      const env = Object.fromEntries((container.env as Doc[]).filter((e) => e.valueFrom === undefined).map((e) => [e.name, e.value]));
       expect(env).to.deep.equal({ FLEX_AUTH_HOST: '0.0.0.0', FLEX_AUTH_PORT: '8080', FLEX_AUTH_LOG_LEVEL: 'info', FLEX_AUTH_SHUTDOWN_DELAY: '5s', NODE_ENV: 'production' });
+      expect(container.env).to.deep.include({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
       expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'http' });
       expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'http' });
       for (const probe of [container.livenessProbe, container.readinessProbe]) {

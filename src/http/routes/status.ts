@@ -9,14 +9,22 @@ export function healthHandler() {
   };
 }
 
-/** GET /readyz: 200 once a valid registry is loaded and the service is not shutting down. */
-export function readyHandler({ store, isDraining }: AppDeps) {
+/**
+ * GET /readyz: 200 once a valid registry is loaded and the service is not shutting down; with
+ * `--max-staleness`, also not stale (`stale` and `confirmed_at` then say how fresh it is).
+ */
+export function readyHandler({ store, isDraining, freshness }: AppDeps) {
   return function ready(ctx: Context): void {
     const status = store.status();
     const draining = isDraining();
-    const ready = status.ready && !draining;
+    const guard = freshness?.();
+    const ready = status.ready && !draining && guard?.stale !== true;
     ctx.status = ready ? 200 : 503;
-    ctx.body = { ...status, ready, ...(draining ? { shutting_down: true } : {}) };
+    ctx.body = {
+      ...status, ready,
+      ...(guard ? { stale: guard.stale, confirmed_at: guard.confirmedAt.toISOString() } : {}),
+      ...(draining ? { shutting_down: true } : {}),
+    };
   };
 }
 
