@@ -55,7 +55,7 @@ export interface PodRun {
 const SUPPORTED_CONTAINER_KEYS = new Set(['name', 'image', 'imagePullPolicy', 'args', 'env', 'ports', 'livenessProbe', 'readinessProbe',
   'resources', 'securityContext', 'volumeMounts', 'terminationMessagePath', 'terminationMessagePolicy']);
 
-export function podRun(podSpec: Json): PodRun {
+export function podRun(podSpec: Json, podName = 'flex-auth-image-test'): PodRun {
   if (podSpec.containers?.length !== 1 || podSpec.initContainers?.length) throw new Error('expected exactly one container and no init containers');
   const container = podSpec.containers[0] as Json;
   for (const key of Object.keys(container)) if (!SUPPORTED_CONTAINER_KEYS.has(key)) throw new Error(`container field ${key} is not reproduced by podRun`);
@@ -75,9 +75,12 @@ export function podRun(podSpec: Json): PodRun {
   if (security.seccompProfile && security.seccompProfile.type !== 'RuntimeDefault') throw new Error(`seccompProfile ${security.seccompProfile.type} is not reproduced`);
   if (security.privileged) throw new Error('privileged containers are not reproduced');
 
+  // A pod's hostname is its name, which the downward API's metadata.name also gives.
+  options.push('--hostname', podName);
   for (const variable of container.env ?? []) {
-    if (variable.valueFrom) throw new Error(`env ${variable.name} uses valueFrom, which is not reproduced`);
-    options.push('--env', `${variable.name}=${variable.value ?? ''}`);
+    if (variable.valueFrom?.fieldRef?.fieldPath === 'metadata.name') options.push('--env', `${variable.name}=${podName}`);
+    else if (variable.valueFrom) throw new Error(`env ${variable.name} uses valueFrom ${JSON.stringify(variable.valueFrom)}, which is not reproduced`);
+    else options.push('--env', `${variable.name}=${variable.value ?? ''}`);
   }
   const volumes = new Map<string, Json>((podSpec.volumes ?? []).map((v: Json) => [v.name, v]));
   for (const mount of container.volumeMounts ?? []) {
