@@ -19,10 +19,11 @@ export interface DecideOptions {
   readonly explain?: boolean;
 }
 
+/** A passing rule shows its name and evidence; only a rule that did not pass shows the deny reason it gives. */
 function traceEntry(rule: Rule, outcome: RuleOutcome): TraceEntry {
   return outcome.result === 'pass'
-    ? { rule: rule.name, reason: rule.reason, result: 'pass', ...(outcome.path ? { path: outcome.path } : {}) }
-    : { rule: rule.name, reason: rule.reason, result: outcome.result, message: outcome.message };
+    ? { rule: rule.name, result: 'pass', ...(outcome.path ? { path: outcome.path } : {}) }
+    : { rule: rule.name, result: outcome.result, reason: rule.reason, message: outcome.message };
 }
 
 /** Pure and deterministic: the same registry revision and request always give the same decision. */

@@ -1,6 +1,7 @@
 import { array, mixed, object, string, ValidationError } from 'yup';
 import type { AnyObject, ObjectShape, Schema } from 'yup';
 import { parseDuration } from './duration.js';
+import { MAX_ERROR_DETAILS, ROOT_PATH } from './errors.js';
 import type { ErrorDetail } from './errors.js';
 
 /**
@@ -13,7 +14,10 @@ function childPath(parent: string | undefined, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
 
-/** An object that rejects every key it does not declare, one error per unknown key. */
+/**
+ * An object that rejects every key it does not declare, one error per unknown key up to the
+ * details cap, then one error counting the rest: 6,000 unknown keys cost no more than 20.
+ */
 export function strictObject<S extends ObjectShape>(shape: S) {
   const known = new Set(Object.keys(shape));
   return object(shape)
@@ -27,9 +31,10 @@ export function strictObject<S extends ObjectShape>(shape: S) {
         if (value === undefined || value === null || typeof value !== 'object') return true;
         const unknown = Object.keys(value).filter((key) => !known.has(key));
         if (unknown.length === 0) return true;
-        return new ValidationError(
-          unknown.map((key) => this.createError({ path: childPath(this.path, key), message: 'unknown key' })),
-        );
+        const errors = unknown.slice(0, MAX_ERROR_DETAILS).map((key) => this.createError({ path: childPath(this.path, key), message: 'unknown key' }));
+        const more = unknown.length - errors.length;
+        if (more > 0) errors.push(this.createError({ path: this.path || ROOT_PATH, message: `and ${more} more unknown keys` }));
+        return new ValidationError(errors);
       },
     });
 }
@@ -44,9 +49,9 @@ export function text(max: number) {
     .max(max, `must be at most ${max} characters`);
 }
 
-/** A list of strings: an array, each item `item`. */
-export function list<T extends Schema<any, any, any, any>>(item: T) {
-  return array().of(item).strict().typeError('must be an array').nonNullable('must be an array');
+/** An array, each item `item`; without `item`, items are left to be validated one by one elsewhere. */
+export function list<T extends Schema<any, any, any, any>>(item?: T) {
+  return (item ? array().of(item) : array()).strict().typeError('must be an array').nonNullable('must be an array');
 }
 
 /** A duration (seconds or `1h30m`), validated with the same parser the engine uses. */
@@ -74,5 +79,5 @@ export function plainObject() {
 /** Every problem a yup validation found, as contract error details. */
 export function validationDetails(error: ValidationError): ErrorDetail[] {
   const errors = error.inner.length > 0 ? error.inner : [error];
-  return errors.map((e) => ({ path: e.path ?? '', message: e.message }));
+  return errors.map((e) => ({ path: e.path || ROOT_PATH, message: e.message }));
 }

@@ -6,12 +6,6 @@ interface MemberEdge {
   readonly index: number;
 }
 
-/**
- * How a subject is a member of a group: directly (`null`), or through the nested group named.
- * Paths are kept as these links, not copied arrays, so deep nesting stays linear in memory.
- */
-export type MembershipStep = string | null;
-
 export interface GroupCycle {
   /** Index of the relationship that closes the cycle. */
   readonly index: number;
@@ -33,10 +27,14 @@ export class GroupGraph {
     return this.members.has(group);
   }
 
-  /** Every cycle, found by an iterative depth-first search (no recursion limit on deep nesting). */
-  findCycles(): GroupCycle[] {
+  /**
+   * The cycles, found by an iterative depth-first search (no recursion limit on deep nesting):
+   * the first `limit` spelt out, the rest only counted, since spelling one out costs its length.
+   */
+  findCycles(limit: number): { readonly cycles: GroupCycle[]; readonly more: number } {
     const state = new Map<string, 'open' | 'done'>();
     const cycles: GroupCycle[] = [];
+    let more = 0;
     for (const root of this.members.keys()) {
       if (state.has(root)) continue;
       const stack: { group: string; edge: number }[] = [{ group: root, edge: 0 }];
@@ -53,7 +51,9 @@ export class GroupGraph {
         const child = usersetGroup(edge.subject);
         if (child === undefined || !this.members.has(child)) continue;
         const seen = state.get(child);
-        if (seen === 'open') {
+        if (seen === 'open' && cycles.length >= limit) {
+          more++;
+        } else if (seen === 'open') {
           const start = stack.findIndex((f) => f.group === child);
           cycles.push({ index: edge.index, groups: [...stack.slice(start).map((f) => f.group), child] });
         } else if (seen === undefined) {
@@ -62,45 +62,97 @@ export class GroupGraph {
         }
       }
     }
-    return cycles;
+    return { cycles, more };
+  }
+
+  /** Who is in which group, for checks; requires no cycles. */
+  membership(): GroupMembership {
+    const directGroups = new Map<string, string[]>();
+    const parentGroups = new Map<string, string[]>();
+    const directMembers = new Map<string, Set<string>>();
+    const nestedGroups = new Map<string, string[]>();
+    const append = (map: Map<string, string[]>, key: string, value: string): void => {
+      const values = map.get(key);
+      if (values === undefined) map.set(key, [value]);
+      else if (!values.includes(value)) values.push(value);
+    };
+    for (const [group, edges] of this.members) {
+      const direct = new Set<string>();
+      for (const { subject } of edges) {
+        const child = usersetGroup(subject);
+        if (child === undefined) {
+          direct.add(subject);
+          append(directGroups, subject, group);
+        } else {
+          append(nestedGroups, group, child);
+          append(parentGroups, child, group);
+        }
+      }
+      directMembers.set(group, direct);
+    }
+    return new GroupMembership(directGroups, parentGroups, directMembers, nestedGroups);
+  }
+}
+
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+/**
+ * Group membership, transitive through nesting. Rather than every group's full member set (a
+ * chain of n nested groups holds n²/2 memberships), a subject's groups are found on its first
+ * check by walking up from the groups that list it, and remembered: the next check is one
+ * lookup. The memory for remembered sets is bounded; past it they are forgotten and recomputed.
+ */
+export class GroupMembership {
+  static readonly MAX_REMEMBERED = 200_000;
+  private readonly remembered = new Map<string, ReadonlySet<string>>();
+  private rememberedSize = 0;
+
+  constructor(
+    /** Subject id -> groups that list it, in declaration order. */
+    private readonly directGroups: ReadonlyMap<string, readonly string[]>,
+    /** Group -> groups that nest it. */
+    private readonly parentGroups: ReadonlyMap<string, readonly string[]>,
+    /** Group -> subject ids it lists itself. */
+    private readonly directMembers: ReadonlyMap<string, ReadonlySet<string>>,
+    /** Group -> groups nested in it, in declaration order. */
+    private readonly nestedGroups: ReadonlyMap<string, readonly string[]>,
+  ) {}
+
+  /** Every group `subject` is a member of, directly or through nested groups. */
+  groupsOf(subject: string): ReadonlySet<string> {
+    const direct = this.directGroups.get(subject);
+    if (direct === undefined) return NO_GROUPS;
+    let groups = this.remembered.get(subject);
+    if (groups !== undefined) return groups;
+    const found = new Set<string>(direct);
+    for (const group of found) {
+      // A Set iterates what is added while iterating: a breadth-first walk up without a queue.
+      for (const parent of this.parentGroups.get(group) ?? []) found.add(parent);
+    }
+    groups = found;
+    if (this.rememberedSize + found.size > GroupMembership.MAX_REMEMBERED) {
+      this.remembered.clear();
+      this.rememberedSize = 0;
+    }
+    this.remembered.set(subject, found);
+    this.rememberedSize += found.size;
+    return groups;
   }
 
   /**
-   * For every group, every subject id that is a member directly or through nested groups,
-   * with the first step of the (first declared, direct before nested) path. Requires no cycles.
+   * The groups from `group` down to one that lists `subject` itself, following at each level
+   * the first declared way (the subject itself before nested groups), or undefined when
+   * `subject` is not a member.
    */
-  closure(): Map<string, Map<string, MembershipStep>> {
-    const result = new Map<string, Map<string, MembershipStep>>();
-    const resolve = (root: string): void => {
-      // Post-order without recursion: a group is resolved after all groups nested in it.
-      const stack: { group: string; expanded: boolean }[] = [{ group: root, expanded: false }];
-      while (stack.length > 0) {
-        const frame = stack.pop()!;
-        if (result.has(frame.group)) continue;
-        const edges = this.members.get(frame.group) ?? [];
-        if (!frame.expanded) {
-          stack.push({ group: frame.group, expanded: true });
-          for (const edge of edges) {
-            const child = usersetGroup(edge.subject);
-            if (child !== undefined && !result.has(child)) stack.push({ group: child, expanded: false });
-          }
-          continue;
-        }
-        const members = new Map<string, MembershipStep>();
-        for (const edge of edges) {
-          if (usersetGroup(edge.subject) === undefined && !members.has(edge.subject)) members.set(edge.subject, null);
-        }
-        for (const edge of edges) {
-          const child = usersetGroup(edge.subject);
-          if (child === undefined) continue;
-          for (const subject of result.get(child)?.keys() ?? []) {
-            if (!members.has(subject)) members.set(subject, child);
-          }
-        }
-        result.set(frame.group, members);
-      }
-    };
-    for (const group of this.members.keys()) resolve(group);
-    return result;
+  path(group: string, subject: string): readonly string[] | undefined {
+    const groups = this.groupsOf(subject);
+    if (!groups.has(group)) return undefined;
+    const path = [group];
+    let current = group;
+    while (!this.directMembers.get(current)!.has(subject)) {
+      current = this.nestedGroups.get(current)!.find((child) => groups.has(child))!;
+      path.push(current);
+    }
+    return path;
   }
 }
