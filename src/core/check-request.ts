@@ -111,7 +111,8 @@ export function validateCheckRequest(body: unknown): CheckRequest {
     raw = requestSchema.validateSync(boundedForValidation(body), { abortEarly: false }) as RawCheckRequest;
   } catch (error) {
     if (error instanceof ValidationError) {
-      throw new InvalidRequestError('request does not match the check schema', validationDetails(error));
+      const { details, total } = validationDetails(error);
+      throw new InvalidRequestError('request does not match the check schema', details, total);
     }
     throw error;
   }

@@ -42,8 +42,9 @@ export class FlexAuthError extends Error {
 
 /** A malformed check request: bad JSON, wrong types, unknown keys, invalid durations. */
 export class InvalidRequestError extends FlexAuthError {
-  constructor(message: string, details: readonly ErrorDetail[] = []) {
-    super('invalid_request', 400, message, capDetails(details));
+  /** `total` counts every problem found, when there are more than `details` lists. */
+  constructor(message: string, details: readonly ErrorDetail[] = [], total = details.length) {
+    super('invalid_request', 400, message, capDetails(details, total));
   }
 }
 

@@ -1,5 +1,5 @@
 import { array, mixed, object, string, ValidationError } from 'yup';
-import type { AnyObject, ObjectShape, Schema } from 'yup';
+import type { AnyObject, ObjectShape, Schema, TestContext } from 'yup';
 import { parseDuration } from './duration.js';
 import { MAX_ERROR_DETAILS, ROOT_PATH } from './errors.js';
 import type { ErrorDetail } from './errors.js';
@@ -15,8 +15,16 @@ function childPath(parent: string | undefined, key: string): string {
 }
 
 /**
+ * An error that stands for `count` errors not listed one by one: creating thousands of yup
+ * errors costs more than the check they report. `validationDetails` counts it, never lists it.
+ */
+export function unlistedErrors(context: TestContext, count: number): ValidationError {
+  return context.createError({ params: { unlisted: count } });
+}
+
+/**
  * An object that rejects every key it does not declare, one error per unknown key up to the
- * details cap, then one error counting the rest: 6,000 unknown keys cost no more than 20.
+ * details cap, then the rest counted: 6,000 unknown keys cost no more than 20.
  */
 export function strictObject<S extends ObjectShape>(shape: S) {
   const known = new Set(Object.keys(shape));
@@ -32,8 +40,7 @@ export function strictObject<S extends ObjectShape>(shape: S) {
         const unknown = Object.keys(value).filter((key) => !known.has(key));
         if (unknown.length === 0) return true;
         const errors = unknown.slice(0, MAX_ERROR_DETAILS).map((key) => this.createError({ path: childPath(this.path, key), message: 'unknown key' }));
-        const more = unknown.length - errors.length;
-        if (more > 0) errors.push(this.createError({ path: this.path || ROOT_PATH, message: `and ${more} more unknown keys` }));
+        if (unknown.length > errors.length) errors.push(unlistedErrors(this, unknown.length - errors.length));
         return new ValidationError(errors);
       },
     });
@@ -76,8 +83,18 @@ export function plainObject() {
   });
 }
 
-/** Every problem a yup validation found, as contract error details. */
-export function validationDetails(error: ValidationError): ErrorDetail[] {
-  const errors = error.inner.length > 0 ? error.inner : [error];
-  return errors.map((e) => ({ path: e.path || ROOT_PATH, message: e.message }));
+/** The problems a yup validation found, as contract error details, and how many in all (listed or not). */
+export function validationDetails(error: ValidationError): { readonly details: ErrorDetail[]; readonly total: number } {
+  const details: ErrorDetail[] = [];
+  let total = 0;
+  for (const e of error.inner.length > 0 ? error.inner : [error]) {
+    const unlisted = (e.params as { unlisted?: number } | undefined)?.unlisted;
+    if (unlisted !== undefined) {
+      total += unlisted;
+    } else {
+      details.push({ path: e.path || ROOT_PATH, message: e.message });
+      total += 1;
+    }
+  }
+  return { details, total };
 }

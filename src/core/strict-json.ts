@@ -143,7 +143,7 @@ function syntaxErrorOffset(text: string): number {
 
 /** JSON.parse's complaint without the position and the text it quotes, which line and column replace. */
 function syntaxProblem(message: string): string {
-  return message.replace(/ in JSON at position \d+.*$/s, '').replace(/, ".*" is not valid JSON$/s, '');
+  return message.replace(/ in JSON at position \d+.*$/s, '').replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '');
 }
 
 /**

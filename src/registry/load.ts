@@ -36,21 +36,22 @@ class Problems {
   }
 }
 
-/** What the yup `schema`, the source of truth, finds wrong with `value`, paths under `path`. */
-function schemaErrors(schema: AnySchema, value: unknown, path?: string): ErrorDetail[] {
+/** Adds what the yup `schema`, the source of truth, finds wrong with `value`, paths under `path`. */
+function addSchemaErrors(problems: Problems, schema: AnySchema, value: unknown, path?: string): void {
   try {
     schema.validateSync(value, { abortEarly: false, ...(path === undefined ? {} : { path }) });
-    return [];
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    return validationDetails(error);
+    const { details, total } = validationDetails(error);
+    problems.add(details);
+    problems.count(total - details.length);
   }
 }
 
 /** The document's shape, then each actor and relationship that the plain pass does not accept. */
 function findSchemaProblems(document: unknown, problems: Problems): void {
   if (plainlyMeetsSchema(document)) return;
-  problems.add(schemaErrors(documentShellSchema, document));
+  addSchemaErrors(problems, documentShellSchema, document);
   if (!isPlainObject(document)) return;
   const parts = [['actors', actorSchema, isPlainActor], ['relationships', relationshipSchema, isPlainRelationship]] as const;
   for (const [key, schema, isPlain] of parts) {
@@ -59,7 +60,7 @@ function findSchemaProblems(document: unknown, problems: Problems): void {
     items.forEach((item, index) => {
       if (isPlain(item)) return;
       if (problems.full) problems.count(1);
-      else problems.add(schemaErrors(schema, item, `${key}[${index}]`));
+      else addSchemaErrors(problems, schema, item, `${key}[${index}]`);
     });
   }
 }

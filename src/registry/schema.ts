@@ -3,7 +3,7 @@ import type { AnySchema } from 'yup';
 import { parseDuration } from '../core/duration.js';
 import { MAX_ERROR_DETAILS } from '../core/errors.js';
 import { PRINCIPAL_HINT, PRINCIPAL_PATTERN } from '../core/patterns.js';
-import { duration, list, strictObject, text } from '../core/schema.js';
+import { duration, list, strictObject, text, unlistedErrors } from '../core/schema.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import {
   ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isTimestamp, relationOf, SCHEMA_ID, subjectReferenceProblem,
@@ -34,7 +34,7 @@ function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item
       else if (errors.length < MAX_ERROR_DETAILS) errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
       else unlisted++;
     });
-    if (unlisted > 0) errors.push(this.createError({ path: this.path, message: `and ${unlisted} more duplicate ${what}s` }));
+    if (unlisted > 0) errors.push(unlistedErrors(this, unlisted));
     return errors.length === 0 || new ValidationError(errors);
   };
 }
