@@ -93,8 +93,8 @@ class Interner<T> {
 
 /**
  * A validated registry compiled for lookups: actors by name, each with the subjects and groups
- * it grants, computed once at load, and group membership, whose transitive part is found on a
- * subject's first check and remembered (see `GroupMembership`), so that a check is a few map
+ * it grants, computed once at load, and group membership, whose transitive part is found by
+ * the checks that need it and remembered (see `GroupMembership`), so that a check is a few map
  * lookups. Relationship paths are spelled out only when a trace asks for them.
  * Build it with `loadRegistry`, which validates first.
  */
@@ -179,8 +179,7 @@ export class CompiledRegistry implements PolicyRegistry {
     if (actor.listed !== undefined && hasSubject(actor.listed, subjectId)) return true;
     if (actor.signers !== undefined && hasSubject(actor.signers, subjectId)) return true;
     if (actor.signerGroups === undefined) return false;
-    const groups = this.groups.groupsOf(subjectId);
-    for (const group of actor.signerGroups) if (groups.has(group)) return true;
+    for (const group of actor.signerGroups) if (this.groups.isMember(group, subjectId)) return true;
     return false;
   }
 

@@ -94,18 +94,18 @@ export class GroupGraph {
   }
 }
 
-const NO_GROUPS: ReadonlySet<string> = new Set();
-
 /**
  * Group membership, transitive through nesting. Rather than every group's full member set (a
- * chain of n nested groups holds n²/2 memberships), a subject's groups are found on its first
- * check by walking up from the groups that list it, and remembered: the next check is one
- * lookup. The memory for remembered sets is bounded; past it they are forgotten and recomputed.
+ * chain of n nested groups holds n²/2 memberships), a check walks up from the groups that list
+ * the subject towards the group it asks about, remembering for that group which groups reach
+ * it: over all checks, each group is walked once per group asked about, and a repeated check
+ * is a few lookups. The memory for what is remembered is bounded; past it, it is forgotten.
  */
 export class GroupMembership {
   static readonly MAX_REMEMBERED = 200_000;
-  private readonly remembered = new Map<string, ReadonlySet<string>>();
-  private rememberedSize = 0;
+  /** Group asked about -> group -> whether that group is nested in it (or is it). */
+  private readonly reaching = new Map<string, Map<string, boolean>>();
+  private remembered = 0;
 
   constructor(
     /** Subject id -> groups that list it, in declaration order. */
@@ -118,41 +118,75 @@ export class GroupMembership {
     private readonly nestedGroups: ReadonlyMap<string, readonly string[]>,
   ) {}
 
-  /** Every group `subject` is a member of, directly or through nested groups. */
-  groupsOf(subject: string): ReadonlySet<string> {
+  /** Whether `subject` is a member of `group`, directly or through nested groups. */
+  isMember(group: string, subject: string): boolean {
     const direct = this.directGroups.get(subject);
-    if (direct === undefined) return NO_GROUPS;
-    let groups = this.remembered.get(subject);
-    if (groups !== undefined) return groups;
-    const found = new Set<string>(direct);
-    for (const group of found) {
-      // A Set iterates what is added while iterating: a breadth-first walk up without a queue.
-      for (const parent of this.parentGroups.get(group) ?? []) found.add(parent);
+    if (direct === undefined) return false;
+    for (const start of direct) if (this.reaches(start, group)) return true;
+    return false;
+  }
+
+  /** Whether `from` is `target` or nested in it at any depth: a depth-first walk up, without recursion. */
+  private reaches(from: string, target: string): boolean {
+    if (this.remembered > GroupMembership.MAX_REMEMBERED) {
+      this.reaching.clear();
+      this.remembered = 0;
     }
-    groups = found;
-    if (this.rememberedSize + found.size > GroupMembership.MAX_REMEMBERED) {
-      this.remembered.clear();
-      this.rememberedSize = 0;
+    let known = this.reaching.get(target);
+    if (known === undefined) this.reaching.set(target, (known = new Map([[target, true]])));
+    const stack = [from];
+    while (stack.length > 0) {
+      const group = stack[stack.length - 1]!;
+      if (known.has(group)) {
+        stack.pop();
+        continue;
+      }
+      let waiting = false;
+      let reached = false;
+      for (const parent of this.parentGroups.get(group) ?? []) {
+        const answer = known.get(parent);
+        if (answer === true) {
+          reached = true;
+          break;
+        }
+        if (answer === undefined) {
+          stack.push(parent);
+          waiting = true;
+        }
+      }
+      if (reached || !waiting) {
+        known.set(group, reached);
+        this.remembered++;
+        stack.pop();
+      }
     }
-    this.remembered.set(subject, found);
-    this.rememberedSize += found.size;
-    return groups;
+    return known.get(from)!;
   }
 
   /**
    * The groups from `group` down to one that lists `subject` itself, following at each level
    * the first declared way (the subject itself before nested groups), or undefined when
-   * `subject` is not a member.
+   * `subject` is not a member. A depth-first walk down that skips groups already searched.
    */
   path(group: string, subject: string): readonly string[] | undefined {
-    const groups = this.groupsOf(subject);
-    if (!groups.has(group)) return undefined;
+    if (this.directMembers.get(group)?.has(subject)) return [group];
+    const searched = new Set<string>();
     const path = [group];
-    let current = group;
-    while (!this.directMembers.get(current)!.has(subject)) {
-      current = this.nestedGroups.get(current)!.find((child) => groups.has(child))!;
-      path.push(current);
+    const nextChild = [0];
+    while (path.length > 0) {
+      const children = this.nestedGroups.get(path[path.length - 1]!) ?? [];
+      const index = nextChild[nextChild.length - 1]!++;
+      if (index >= children.length) {
+        searched.add(path.pop()!);
+        nextChild.pop();
+        continue;
+      }
+      const child = children[index]!;
+      if (searched.has(child)) continue;
+      path.push(child);
+      nextChild.push(0);
+      if (this.directMembers.get(child)?.has(subject)) return path;
     }
-    return path;
+    return undefined;
   }
 }
