@@ -134,6 +134,8 @@ export class GroupMembership {
     }
     let known = this.reaching.get(target);
     if (known === undefined) this.reaching.set(target, (known = new Map([[target, true]])));
+    const answer = known.get(from);
+    if (answer !== undefined) return answer;
     const stack = [from];
     while (stack.length > 0) {
       const group = stack[stack.length - 1]!;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { decide } from '../../../src/core/decide.js';
 import { parseDuration } from '../../../src/core/duration.js';
-import { FlexAuthError, InvalidRequestError, RegistryValidationError } from '../../../src/core/errors.js';
+import { FlexAuthError, formatDetail, InvalidRequestError, RegistryValidationError } from '../../../src/core/errors.js';
 import type { Actor, CheckRequest, PolicyRegistry } from '../../../src/core/types.js';
 import type { CompiledRegistry } from '../../../src/registry/compiled-registry.js';
 import { loadRegistry } from '../../../src/registry/load.js';
@@ -101,6 +101,10 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
 });
 
 describe('errors', () => {
+  it('render a detail as path: message', () => {
+    expect(formatDetail({ path: 'actors[3].ttl.max', message: 'must be >= ttl.default' })).to.equal('actors[3].ttl.max: must be >= ttl.default');
+  });
+
   it('show their message to callers for 4xx and hide it for 5xx', () => {
     expect(new FlexAuthError('internal', 500, 'stack details').expose).to.equal(false);
     expect(new FlexAuthError('unavailable', 503, 'x').expose).to.equal(false);

@@ -39,6 +39,8 @@ describe('strict JSON', () => {
 
   it('compares keys as JSON reads them: an escaped spelling is the same key', () => {
     expect(failure('{"ab":1,"a\\u0062":2}').path).to.equal('ab');
+    // A key ending in a backslash: its closing quote is not escaped.
+    expect(failure('{"k\\\\":1,"k\\\\":2}').path).to.equal('["k\\\\"]');
   });
 
   it('keeps the same key in different objects, and quotes and brackets inside strings, apart', () => {

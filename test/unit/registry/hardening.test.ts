@@ -44,6 +44,12 @@ describe('registry validation: bounded and strict', () => {
     expect(error.details[20]).to.deep.equal({ path: '(root)', message: '... and 10 more errors' });
   });
 
+  it('says "1 more error" for one past the cap, and lists exactly 20 without a count', () => {
+    const actors = (count: number) => Array.from({ length: count }, (_, i) => actorEntry(`agt-${i}`, { type: 'robot' }));
+    expect(refusal(text(registryDocument(actors(21)))).details[20]).to.deep.equal({ path: '(root)', message: '... and 1 more error' });
+    expect(paths(refusal(text(registryDocument(actors(20)))).details)).not.to.include('(root)');
+  });
+
   it('still counts every invalid actor of a 50,000-actor registry while listing only 20', () => {
     const actors = Array.from({ length: 50_000 }, (_, i) => actorEntry(`agt-${i}`, { principals: ['bad principal'] }));
     const error = refusal(text(registryDocument(actors)));
