@@ -111,18 +111,71 @@ describe('the plain validation pass (a fast path of the schema)', () => {
     expect(accepted).to.be.greaterThan(100);
   });
 
-  it('accepts the documents the schema accepts, but for what it leaves to yup', () => {
-    // Valid by construction: the fast path should take nearly all of them, or it saves nothing.
+  it('accepts the documents the schema accepts, every optional field included', () => {
+    // Valid by construction: the fast path should take all of them, or it saves nothing.
+    const seconds = fc.integer({ min: 1, max: 86_400 });
+    const asDuration = (value: number) => fc.constantFrom<number | string>(value, `${value}s`);
+    const ttl = fc.tuple(seconds, seconds, seconds, fc.boolean()).map(([a, b, c, withMin]) => [a, b, c].sort((x, y) => x - y).concat(withMin ? 1 : 0))
+      .chain(([min, def, max, withMin]) => fc.record({
+        default: asDuration(def!), max: asDuration(max!), ...(withMin ? { min: asDuration(min!) } : {}),
+      }));
+    const validSubject = fc.oneof(
+      fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._@:/+=-]{0,10}$/).filter((id) => !/^(group|actor):/i.test(id)),
+      group.map((g) => `group:${g}#member`),
+    );
+    const validActor = fc.record({
+      name,
+      type: fc.constantFrom('agent', 'admin', 'automation', 'service', 'human'),
+      actions: fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9_.:-]{0,8}$/), { minLength: 1, maxLength: 3 }),
+      principals: fc.uniqueArray(fc.stringMatching(/^[A-Za-z0-9._@-]{1,12}$/), { minLength: 1, maxLength: 3 }),
+      ttl,
+      allowed_subjects: fc.uniqueArray(validSubject, { maxLength: 3 }),
+      disabled: fc.boolean(),
+    }, { requiredKeys: ['name', 'type', 'principals', 'ttl'] });
+    const validRelationship = fc.oneof(
+      fc.record({ object: name.map((n) => `actor:${n}`), relation: fc.constant('signer'), subject: validSubject }),
+      fc.record({ object: group.map((g) => `group:${g}`), relation: fc.constant('member'), subject: validSubject }),
+    );
     const valid = fc.record({
       schema: fc.constant('flex-auth.registry/v1'),
-      actors: fc.uniqueArray(fc.record({
-        name, type: fc.constant('agent'), principals: fc.uniqueArray(fc.stringMatching(/^[a-z]{1,8}$/), { minLength: 1, maxLength: 3 }),
-        ttl: fc.constant({ default: '1h', max: '8h' }), allowed_subjects: fc.constant(['iam:alice']),
-      }), { minLength: 1, maxLength: 4, selector: (a) => a.name }),
-    });
+      metadata: fc.record({
+        name: fc.string({ minLength: 1, maxLength: 253 }), source: fc.string({ minLength: 1, maxLength: 10 }),
+        generated_at: fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+      }, { requiredKeys: [] }),
+      actors: fc.uniqueArray(validActor, { minLength: 1, maxLength: 4, selector: (a) => a.name }),
+      relationships: fc.array(validRelationship, { maxLength: 4 }),
+    }, { requiredKeys: ['schema', 'actors'] });
     fc.assert(fc.property(valid, (doc) => {
-      expect(schemaAccepts(registrySchema, doc)).to.equal(true);
+      expect(schemaAccepts(registrySchema, doc), JSON.stringify(doc)).to.equal(true);
       expect(plainlyMeetsSchema(doc), JSON.stringify(doc)).to.equal(true);
-    }), { numRuns: 300 });
+    }), { numRuns: 500 });
+  });
+
+  it('accepts every field at its longest, and refuses it one character longer', () => {
+    const longest = {
+      schema: 'flex-auth.registry/v1',
+      metadata: { name: 'n'.repeat(253), source: 's'.repeat(253), generated_at: `2026-06-23T12:00:00.${'1'.repeat(43)}Z` },
+      actors: [{
+        name: `a${'b'.repeat(62)}`, type: 'agent', actions: [`a${'b'.repeat(63)}`], principals: ['p'.repeat(256)],
+        ttl: { default: '87600h', max: 315_360_000 }, allowed_subjects: [`i${'d'.repeat(299)}`, `group:G${'g'.repeat(127)}#member`],
+      }],
+    };
+    expect(longest.metadata.generated_at).to.have.length(64);
+    expect(plainlyMeetsSchema(longest)).to.equal(true);
+    expect(schemaAccepts(registrySchema, longest)).to.equal(true);
+    const tooLong: [string, (doc: any) => void][] = [
+      ['metadata.name', (doc) => { doc.metadata.name += 'n'; }],
+      ['metadata.source', (doc) => { doc.metadata.source += 's'; }],
+      ['metadata.generated_at', (doc) => { doc.metadata.generated_at = doc.metadata.generated_at.replace('Z', '1Z'); }],
+      ['actors[0].actions[0]', (doc) => { doc.actors[0].actions[0] += 'b'; }],
+      ['actors[0].principals[0]', (doc) => { doc.actors[0].principals[0] += 'p'; }],
+      ['actors[0].allowed_subjects[0]', (doc) => { doc.actors[0].allowed_subjects[0] += 'd'; }],
+    ];
+    for (const [path, lengthen] of tooLong) {
+      const doc = structuredClone(longest);
+      lengthen(doc);
+      expect(plainlyMeetsSchema(doc), path).to.equal(false);
+      expect(schemaAccepts(registrySchema, doc), path).to.equal(false);
+    }
   });
 });
