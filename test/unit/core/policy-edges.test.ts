@@ -6,6 +6,7 @@ import type { Actor, CheckRequest, PolicyRegistry } from '../../../src/core/type
 import type { CompiledRegistry } from '../../../src/registry/compiled-registry.js';
 import { loadRegistry } from '../../../src/registry/load.js';
 import { actorEntry, member, registryDocument, signer, text } from '../../fixtures/registry.js';
+import { sha256Hex } from '../../helpers/canonical-oracle.js';
 
 function request(overrides: Partial<{ subject: string; type: string; id: string; principals: string[]; ttl: number }> = {}): CheckRequest {
   return {
@@ -90,6 +91,12 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
       ['principals_allowed', 'skip', 'no registered actor to evaluate'],
       ['ttl_within_bounds', 'skip', 'no registered actor to evaluate'],
     ]);
+  });
+
+  it('makes the id of a request for an unknown actor from the request alone: no principals, no ttl', () => {
+    const decision = decide(registry, request({ id: 'agt-missing' }));
+    const canonical = `{"policy":"ssh-sign/v1","request":{"action":"sign","principals":[],"resource":{"id":"agt-missing","type":"ssh_actor"},"subject":"iam:alice","ttl_seconds":null},"revision":"${registry.revision}"}`;
+    expect(decision).to.include({ allow: false, reason: 'unknown_actor_resource', decision_id: `decision:${sha256Hex(canonical).slice(0, 16)}` });
   });
 
   it('denies a ttl outside the bounds and allows one on each bound', () => {

@@ -143,3 +143,33 @@ describe('registry validation: bounded and strict', () => {
     });
   });
 });
+
+describe('the compiled registry, on names that look alike', () => {
+  it('does not let a group named like an actor grant its members signing for that actor', () => {
+    const registry = loadRegistry(text(registryDocument(
+      [actorEntry('agt-a', { allowed_subjects: ['iam:owner'] })],
+      [member('agt-a', 'iam:intruder')],
+    )));
+    expect(registry.isSigner('agt-a', 'iam:intruder')).to.equal(false);
+    expect(registry.signerPath('agt-a', 'iam:intruder')).to.equal(undefined);
+    expect(registry.isSigner('agt-a', 'iam:owner')).to.equal(true);
+  });
+
+  it('keeps the document metadata as given', () => {
+    const metadata = { name: 'ops-warden-production', source: 'ops-warden inventory', generated_at: '2026-06-23T12:00:00Z' };
+    expect(loadRegistry(text(registryDocument(undefined, [], { metadata }))).metadata).to.deep.equal(metadata);
+  });
+
+  it('keeps each actor its own actions and ttl, however many actors share some', () => {
+    const registry = loadRegistry(text(registryDocument([
+      actorEntry('agt-a', { actions: ['sign'], ttl: { default: 60, max: 120 } }),
+      actorEntry('agt-b', { actions: ['sign', 'audit'], ttl: { default: 60, min: 30, max: 120 } }),
+      actorEntry('agt-c', { actions: ['sign', 'audit'], ttl: { default: 90, max: 120 } }),
+    ])));
+    expect([...registry.actor('agt-a')!.actions]).to.deep.equal(['sign']);
+    expect([...registry.actor('agt-b')!.actions]).to.deep.equal(['sign', 'audit']);
+    expect(registry.actor('agt-a')!.ttl).to.deep.equal({ default: 60, min: 1, max: 120 });
+    expect(registry.actor('agt-b')!.ttl).to.deep.equal({ default: 60, min: 30, max: 120 });
+    expect(registry.actor('agt-c')!.ttl).to.deep.equal({ default: 90, min: 1, max: 120 });
+  });
+});
