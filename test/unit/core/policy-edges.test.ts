@@ -52,6 +52,11 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
     expect(decide(openRegistry({}), request({ principals: [] }))).to.include({ allow: false, reason: 'principal_not_allowed' });
   });
 
+  it('names the action refused and the actions the actor allows', () => {
+    const decision = decide(openRegistry({ actions: new Set(['sign', 'audit']) }), { ...request(), action: 'revoke' });
+    expect(decision).to.include({ allow: false, reason: 'action_not_allowed', message: 'action revoke is not allowed for actor agt-a (allowed: sign, audit)' });
+  });
+
   it('names exactly the refused principals, in order, when some are not allowed', () => {
     const decision = decide(registry, request({ principals: ['agt-a', 'root', 'deploy', 'admin'] }));
     expect(decision).to.include({ allow: false, reason: 'principal_not_allowed', message: 'principals not allowed for actor agt-a: admin, root' });
