@@ -34,16 +34,14 @@ function openRegistry(actor: Partial<Actor>): PolicyRegistry {
 }
 
 describe('the ssh-sign/v1 policy, at its edges', () => {
-  let registry: CompiledRegistry;
-  before(() => {
-    registry = loadRegistry(text(registryDocument(
+  // Built inside each test, not in a hook: mutation testing credits a test only with the code it runs itself.
+  const registry = (): CompiledRegistry => loadRegistry(text(registryDocument(
       [
         actorEntry('agt-a', { principals: ['agt-a', 'deploy', 'ops'], allowed_subjects: [] }),
         actorEntry('agt-listed'),
       ],
       [member('ops', 'iam:alice'), member('ops', 'group:sre#member'), member('sre', 'iam:carol'), signer('agt-a', 'group:ops#member')],
     )));
-  });
 
   it('never allows with no principals: an actor without any is denied, not granted an empty list', () => {
     const decision = decide(openRegistry({ principals: [] }), request());
@@ -58,35 +56,35 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
   });
 
   it('names exactly the refused principals, in order, when some are not allowed', () => {
-    const decision = decide(registry, request({ principals: ['agt-a', 'root', 'deploy', 'admin'] }));
+    const decision = decide(registry(), request({ principals: ['agt-a', 'root', 'deploy', 'admin'] }));
     expect(decision).to.include({ allow: false, reason: 'principal_not_allowed', message: 'principals not allowed for actor agt-a: admin, root' });
   });
 
   it('allows an actor granted only through groups on the ordinary (unexplained) check, nested groups included', () => {
     for (const subject of ['iam:alice', 'iam:carol']) {
-      const decision = decide(registry, request({ subject }));
+      const decision = decide(registry(), request({ subject }));
       expect(decision, subject).to.include({ allow: true, reason: 'allowed' });
       expect(decision).not.to.have.property('trace');
     }
-    expect(decide(registry, request({ subject: 'iam:mallory' }))).to.include({ allow: false, reason: 'subject_not_allowed' });
-    expect(decide(registry, request({ subject: 'iam:alice', id: 'agt-listed' }))).to.include({ allow: false, reason: 'subject_not_allowed' });
+    expect(decide(registry(), request({ subject: 'iam:mallory' }))).to.include({ allow: false, reason: 'subject_not_allowed' });
+    expect(decide(registry(), request({ subject: 'iam:alice', id: 'agt-listed' }))).to.include({ allow: false, reason: 'subject_not_allowed' });
   });
 
   it('shows a grant through allowed_subjects as such in the trace, and a group grant as its tuples', () => {
-    const listed = decide(registry, request({ subject: 'agt-listed', id: 'agt-listed' }), { explain: true });
+    const listed = decide(registry(), request({ subject: 'agt-listed', id: 'agt-listed' }), { explain: true });
     expect(listed.trace?.find((entry) => entry.rule === 'subject_allowed')).to.deep.equal({ rule: 'subject_allowed', result: 'pass', path: ['allowed_subjects: agt-listed'] });
-    const nested = decide(registry, request({ subject: 'iam:carol' }), { explain: true });
+    const nested = decide(registry(), request({ subject: 'iam:carol' }), { explain: true });
     expect(nested.trace?.find((entry) => entry.rule === 'subject_allowed')?.path).to.deep.equal([
       'actor:agt-a#signer@group:ops#member', 'group:ops#member@group:sre#member', 'group:sre#member@iam:carol',
     ]);
   });
 
   it('denies an unsupported resource type first, traces every other rule as skipped or passed, and still gives an id', () => {
-    const decision = decide(registry, request({ type: 'ssh_host' }), { explain: true });
+    const decision = decide(registry(), request({ type: 'ssh_host' }), { explain: true });
     expect(decision).to.include({ allow: false, reason: 'unsupported_resource_type', policy: 'ssh-sign/v1' });
     expect(decision.message).to.equal('resource type ssh_host is not supported by ssh-sign/v1 (expected ssh_actor)');
     expect(decision.decision_id).to.match(/^decision:[0-9a-f]{16}$/);
-    expect(decision.decision_id).not.to.equal(decide(registry, request()).decision_id);
+    expect(decision.decision_id).not.to.equal(decide(registry(), request()).decision_id);
     expect(decision.trace?.map((entry) => [entry.rule, entry.result, entry.message])).to.deep.equal([
       ['resource_type_supported', 'fail', 'resource type ssh_host is not supported by ssh-sign/v1 (expected ssh_actor)'],
       ['actor_registered', 'skip', 'resource is not an ssh_actor'],
@@ -99,8 +97,8 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
   });
 
   it('makes the id of a request for an unknown actor from the request alone: no principals, no ttl', () => {
-    const decision = decide(registry, request({ id: 'agt-missing' }));
-    const canonical = `{"policy":"ssh-sign/v1","request":{"action":"sign","principals":[],"resource":{"id":"agt-missing","type":"ssh_actor"},"subject":"iam:alice","ttl_seconds":null},"revision":"${registry.revision}"}`;
+    const decision = decide(registry(), request({ id: 'agt-missing' }));
+    const canonical = `{"policy":"ssh-sign/v1","request":{"action":"sign","principals":[],"resource":{"id":"agt-missing","type":"ssh_actor"},"subject":"iam:alice","ttl_seconds":null},"revision":"${registry().revision}"}`;
     expect(decision).to.include({ allow: false, reason: 'unknown_actor_resource', decision_id: `decision:${sha256Hex(canonical).slice(0, 16)}` });
   });
 
