@@ -62,12 +62,21 @@ describe('registry loading cost (complexity)', () => {
     fc.assert(fc.property(fc.shuffledSubarray([...SHAPES], { minLength: SHAPES.length }), fc.integer({ min: 100, max: 150 }), (shapes, percent) => {
       for (const shape of shapes) {
         const size = Math.round((BASE_SIZE[shape] * percent) / 100);
-        const small = cost(shape, size);
-        const large = cost(shape, GROWTH * size);
-        const figures = `${shape} at ${size}: ${small.ms.toFixed(1)} ms, ${small.bytes} B; at ${GROWTH * size}: ${large.ms.toFixed(1)} ms, ${large.bytes} B`;
-        expect(large.ms / small.ms, figures).to.be.below(MAX_RATIO);
-        // Memory kept is only measurable when it is more than the heap's noise.
-        if (large.bytes > 4_000_000) expect(large.bytes / small.bytes, figures).to.be.below(MAX_RATIO);
+        // Measured again when over the bound: other work on a shared machine slows one side only
+        // now and then, while a quadratic cost is over it every time.
+        let figures = '';
+        let timeRatio = Infinity;
+        let memoryRatio = Infinity;
+        for (let attempt = 0; attempt < 2 && (timeRatio >= MAX_RATIO || memoryRatio >= MAX_RATIO); attempt++) {
+          const small = cost(shape, size);
+          const large = cost(shape, GROWTH * size);
+          figures += `${shape} at ${size}: ${small.ms.toFixed(1)} ms, ${small.bytes} B; at ${GROWTH * size}: ${large.ms.toFixed(1)} ms, ${large.bytes} B. `;
+          timeRatio = Math.min(timeRatio, large.ms / small.ms);
+          // Memory kept is only measurable when it is more than the heap's noise.
+          memoryRatio = Math.min(memoryRatio, large.bytes > 4_000_000 ? large.bytes / small.bytes : 0);
+        }
+        expect(timeRatio, figures).to.be.below(MAX_RATIO);
+        expect(memoryRatio, figures).to.be.below(MAX_RATIO);
       }
     }), { numRuns: 1 });
   });
