@@ -2,7 +2,7 @@ import path from 'node:path';
 import { boolean, mixed, number, string, ValidationError } from 'yup';
 import { parseDocument } from 'yaml';
 import { parseCheckRequest } from '../core/check-request.js';
-import { FlexAuthError } from '../core/errors.js';
+import { capDetails, FlexAuthError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { list, strictObject, text, validationDetails } from '../core/schema.js';
 import { DENY_REASONS } from '../core/types.js';
@@ -72,7 +72,7 @@ function requestErrors(body: unknown): ErrorDetail[] {
       parseCheckRequest(request);
     } catch (error) {
       if (!(error instanceof FlexAuthError)) throw error;
-      const details = error.details.length > 0 ? error.details : [{ path: '', message: error.message }];
+      const details = error.details.length > 0 ? error.details : [{ path: ROOT_PATH, message: error.message }];
       for (const d of details) errors.push({ path: `cases[${i}].request${d.path ? `.${d.path}` : ''}`, message: d.message });
     }
   });
@@ -115,7 +115,7 @@ export function parseTestFile(file: string, source: string): TestFile {
     throw new TestFileError(file, document.errors.map((e) => {
       const at = e.linePos?.[0];
       const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '');
-      return { path: '', message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}` };
+      return { path: ROOT_PATH, message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}` };
     }));
   }
   const body: unknown = document.toJS();
@@ -125,7 +125,8 @@ export function parseTestFile(file: string, source: string): TestFile {
     raw = testFileSchema.validateSync(body, { abortEarly: false }) as RawTestFile;
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    errors = validationDetails(error);
+    const { details, total } = validationDetails(error);
+    errors = [...capDetails(details, total)];
   }
   errors = [...errors, ...requestErrors(body), ...(raw ? expectationErrors(raw) : [])];
   if (raw === undefined || errors.length > 0) throw new TestFileError(file, errors);

@@ -1,10 +1,11 @@
 import { ValidationError } from 'yup';
 import { parseDuration } from './duration.js';
 import { InvalidRequestError } from './errors.js';
+import { isPlainObject, isText, onlyKeys } from './json-shape.js';
+import { isSubjectId, PRINCIPAL_HINT, PRINCIPAL_PATTERN, SSH_ACTOR, subjectIdProblem } from './patterns.js';
 import { duration, list, plainObject, strictObject, text, validationDetails } from './schema.js';
+import { JsonTextError, parseJson } from './strict-json.js';
 import type { CheckRequest } from './types.js';
-
-export const DEFAULT_RESOURCE_TYPE = 'ssh_actor';
 
 /** Bounds on caller-supplied strings and lists: generous for real use, small enough to log. */
 export const REQUEST_LIMITS = {
@@ -15,13 +16,15 @@ export const REQUEST_LIMITS = {
   principalLength: 256,
 } as const;
 
-/** Subject ids (`agt-x`, `iam:agt-x`); never a userset, so a caller cannot pose as a group. */
-export const SUBJECT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@:/+=-]*$/;
-export const SUBJECT_ID_HINT = 'must be a subject id such as agt-x or iam:agt-x (letters, digits and ._@:/+=-)';
-
 const requestSchema = strictObject({
   subject: strictObject({
-    id: text(REQUEST_LIMITS.idLength).matches(SUBJECT_ID_PATTERN, { message: SUBJECT_ID_HINT, excludeEmptyString: true }),
+    id: text(REQUEST_LIMITS.idLength).test({
+      name: 'subject-id',
+      test(value) {
+        const problem = value ? subjectIdProblem(value) : undefined;
+        return problem === undefined || this.createError({ message: problem });
+      },
+    }),
   }).required('is required'),
   action: text(REQUEST_LIMITS.actionLength),
   resource: strictObject({
@@ -30,7 +33,7 @@ const requestSchema = strictObject({
   }).required('is required'),
   context: strictObject({
     ttl: duration(),
-    principals: list(text(REQUEST_LIMITS.principalLength))
+    principals: list(text(REQUEST_LIMITS.principalLength).matches(PRINCIPAL_PATTERN, { message: PRINCIPAL_HINT, excludeEmptyString: true }))
       .min(1, 'must not be empty (omit it to request all of the actor\'s principals)')
       .max(REQUEST_LIMITS.principals, `must have at most ${REQUEST_LIMITS.principals} entries`),
     metadata: plainObject(),
@@ -44,25 +47,12 @@ interface RawCheckRequest {
   context?: { ttl?: number | string; principals?: string[]; metadata?: Record<string, unknown> };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function onlyKeys(value: Record<string, unknown>, allowed: readonly string[]): boolean {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) return false;
-  return true;
-}
-
-function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= max;
-}
-
 function toCheckRequest(raw: RawCheckRequest, ttlSeconds: number | undefined): CheckRequest {
   const context = raw.context ?? {};
   return {
     subject: { id: raw.subject.id },
     action: raw.action,
-    resource: { type: raw.resource.type ?? DEFAULT_RESOURCE_TYPE, id: raw.resource.id },
+    resource: { type: raw.resource.type ?? SSH_ACTOR, id: raw.resource.id },
     context: {
       ...(ttlSeconds === undefined ? {} : { ttl: ttlSeconds }),
       ...(context.principals ? { principals: context.principals } : {}),
@@ -81,7 +71,7 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
   if (!isPlainObject(body) || !onlyKeys(body, ['subject', 'action', 'resource', 'context'])) return undefined;
   const { subject, action, resource, context } = body;
   if (!isPlainObject(subject) || !onlyKeys(subject, ['id'])) return undefined;
-  if (!isText(subject.id, REQUEST_LIMITS.idLength) || !SUBJECT_ID_PATTERN.test(subject.id)) return undefined;
+  if (!isText(subject.id, REQUEST_LIMITS.idLength) || !isSubjectId(subject.id)) return undefined;
   if (!isText(action, REQUEST_LIMITS.actionLength)) return undefined;
   if (!isPlainObject(resource) || !onlyKeys(resource, ['type', 'id']) || !isText(resource.id, REQUEST_LIMITS.idLength)) return undefined;
   if (resource.type !== undefined && !isText(resource.type, REQUEST_LIMITS.typeLength)) return undefined;
@@ -96,21 +86,33 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
     const { principals, metadata } = context;
     if (principals !== undefined) {
       if (!Array.isArray(principals) || principals.length === 0 || principals.length > REQUEST_LIMITS.principals) return undefined;
-      for (const principal of principals) if (!isText(principal, REQUEST_LIMITS.principalLength)) return undefined;
+      for (const principal of principals) if (typeof principal !== 'string' || !PRINCIPAL_PATTERN.test(principal)) return undefined;
     }
     if (metadata !== undefined && !isPlainObject(metadata)) return undefined;
   }
   return toCheckRequest(body as unknown as RawCheckRequest, ttl);
 }
 
-/** The schema's verdict: a `CheckRequest`, or an `InvalidRequestError` listing every problem. */
+/**
+ * The body yup is given: a principals list far past the limit is cut to one past it, so the
+ * limit's error is still reported but a 30,000-item list costs no more to judge than 65.
+ */
+function boundedForValidation(body: unknown): unknown {
+  if (!isPlainObject(body) || !isPlainObject(body.context)) return body;
+  const { principals } = body.context;
+  if (!Array.isArray(principals) || principals.length <= REQUEST_LIMITS.principals + 1) return body;
+  return { ...body, context: { ...body.context, principals: principals.slice(0, REQUEST_LIMITS.principals + 1) } };
+}
+
+/** The schema's verdict: a `CheckRequest`, or an `InvalidRequestError` listing the problems (capped). */
 export function validateCheckRequest(body: unknown): CheckRequest {
   let raw: RawCheckRequest;
   try {
-    raw = requestSchema.validateSync(body, { abortEarly: false }) as RawCheckRequest;
+    raw = requestSchema.validateSync(boundedForValidation(body), { abortEarly: false }) as RawCheckRequest;
   } catch (error) {
     if (error instanceof ValidationError) {
-      throw new InvalidRequestError('request does not match the check schema', validationDetails(error));
+      const { details, total } = validationDetails(error);
+      throw new InvalidRequestError('request does not match the check schema', details, total);
     }
     throw error;
   }
@@ -126,13 +128,20 @@ export function parseCheckRequest(body: unknown): CheckRequest {
   return fastCheckRequest(body) ?? validateCheckRequest(body);
 }
 
+/**
+ * Parses a request body's text as strict JSON (no duplicate keys). Throws an
+ * `InvalidRequestError` (400 `invalid_request`) whose one detail has the path of the problem.
+ */
+export function parseRequestJson(text: string): unknown {
+  try {
+    return parseJson(text);
+  } catch (error) {
+    if (!(error instanceof JsonTextError)) throw error;
+    throw new InvalidRequestError(`request body is not valid JSON: ${error.message}`, [{ path: error.path, message: error.message }]);
+  }
+}
+
 /** Parses JSON text into a check request; bad JSON is an `invalid_request` like any other. */
 export function parseCheckRequestText(text: string): CheckRequest {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new InvalidRequestError(`request body is not valid JSON: ${(error as Error).message}`);
-  }
-  return parseCheckRequest(body);
+  return parseCheckRequest(parseRequestJson(text));
 }

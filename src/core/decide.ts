@@ -19,6 +19,7 @@ export interface DecideOptions {
   readonly explain?: boolean;
 }
 
+/** A passing rule shows its name and evidence; only a rule that did not pass shows the deny reason it gives. */
 function traceEntry(rule: Rule, outcome: RuleOutcome): TraceEntry {
   return outcome.result === 'pass'
     ? { rule: rule.name, reason: rule.reason, result: 'pass', ...(outcome.path ? { path: outcome.path } : {}) }

@@ -5,7 +5,7 @@ import type { NormalizedRequest } from './types.js';
 /**
  * The canonical JSON (keys sorted) of `{policy, request, revision}`, spelled out: the shape is
  * fixed, and this runs on every check, where a generic canonicalizer cost a tenth of the CPU.
- * A property test checks it against `canonicalJson`.
+ * A property test checks it against the canonical-JSON oracle (test/helpers/canonical-oracle.ts).
  */
 export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
   const { resource, principals } = request;

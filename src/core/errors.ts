@@ -4,6 +4,22 @@ export interface ErrorDetail {
   readonly message: string;
 }
 
+/** The path of the whole document or body, the same in every answer, log line and CLI output. */
+export const ROOT_PATH = '(root)';
+
+/** Details listed at most in one error: enough to fix a document in a few rounds, small to send and log. */
+export const MAX_ERROR_DETAILS = 20;
+
+/**
+ * The first `MAX_ERROR_DETAILS` details, then, when there are more (`total` counts those not
+ * even collected), one at the root saying how many more were found.
+ */
+export function capDetails(details: readonly ErrorDetail[], total = details.length): readonly ErrorDetail[] {
+  if (total <= MAX_ERROR_DETAILS) return details;
+  const more = total - MAX_ERROR_DETAILS;
+  return [...details.slice(0, MAX_ERROR_DETAILS), { path: ROOT_PATH, message: `... and ${more} more error${more === 1 ? '' : 's'}` }];
+}
+
 /**
  * The one error base class. `status` is the HTTP status the error maps to; `expose` says
  * whether its message may be shown to a caller (4xx) or must be replaced by a generic one (5xx).
@@ -26,20 +42,26 @@ export class FlexAuthError extends Error {
 
 /** A malformed check request: bad JSON, wrong types, unknown keys, invalid durations. */
 export class InvalidRequestError extends FlexAuthError {
-  constructor(message: string, details: readonly ErrorDetail[] = []) {
-    super('invalid_request', 400, message, details);
+  /** `total` counts every problem found, when there are more than `details` lists. */
+  constructor(message: string, details: readonly ErrorDetail[] = [], total = details.length) {
+    super('invalid_request', 400, message, capDetails(details, total));
   }
 }
 
-/** A registry document that must not be loaded; `details` lists every problem at once. */
+/**
+ * A registry document that must not be loaded; `details` lists the problems at once, capped.
+ * `total` counts every problem found, when validation found more than it listed.
+ */
 export class RegistryValidationError extends FlexAuthError {
-  constructor(details: readonly ErrorDetail[]) {
-    const count = details.length;
-    super('invalid_registry', 400, `registry is invalid: ${count} error${count === 1 ? '' : 's'}`, details);
+  readonly total: number;
+
+  constructor(details: readonly ErrorDetail[], total = details.length) {
+    super('invalid_registry', 400, `registry is invalid: ${total} error${total === 1 ? '' : 's'}`, capDetails(details, total));
+    this.total = total;
   }
 }
 
-/** Renders details the way the CLI and logs show them: `path: message`, root as `(root)`. */
+/** Renders details the way the CLI and logs show them: `path: message`. */
 export function formatDetail(detail: ErrorDetail): string {
-  return `${detail.path || '(root)'}: ${detail.message}`;
+  return `${detail.path}: ${detail.message}`;
 }

@@ -1,6 +1,7 @@
 import { array, mixed, object, string, ValidationError } from 'yup';
-import type { AnyObject, ObjectShape, Schema } from 'yup';
+import type { AnyObject, ObjectShape, Schema, TestContext } from 'yup';
 import { parseDuration } from './duration.js';
+import { MAX_ERROR_DETAILS, ROOT_PATH } from './errors.js';
 import type { ErrorDetail } from './errors.js';
 
 /**
@@ -13,7 +14,18 @@ function childPath(parent: string | undefined, key: string): string {
   return parent ? `${parent}.${key}` : key;
 }
 
-/** An object that rejects every key it does not declare, one error per unknown key. */
+/**
+ * An error that stands for `count` errors not listed one by one: creating thousands of yup
+ * errors costs more than the check they report. `validationDetails` counts it, never lists it.
+ */
+export function unlistedErrors(context: TestContext, count: number): ValidationError {
+  return context.createError({ params: { unlisted: count } });
+}
+
+/**
+ * An object that rejects every key it does not declare, one error per unknown key up to the
+ * details cap, then the rest counted: 6,000 unknown keys cost no more than 20.
+ */
 export function strictObject<S extends ObjectShape>(shape: S) {
   const known = new Set(Object.keys(shape));
   return object(shape)
@@ -27,9 +39,9 @@ export function strictObject<S extends ObjectShape>(shape: S) {
         if (value === undefined || value === null || typeof value !== 'object') return true;
         const unknown = Object.keys(value).filter((key) => !known.has(key));
         if (unknown.length === 0) return true;
-        return new ValidationError(
-          unknown.map((key) => this.createError({ path: childPath(this.path, key), message: 'unknown key' })),
-        );
+        const errors = unknown.slice(0, MAX_ERROR_DETAILS).map((key) => this.createError({ path: childPath(this.path, key), message: 'unknown key' }));
+        if (unknown.length > errors.length) errors.push(unlistedErrors(this, unknown.length - errors.length));
+        return new ValidationError(errors);
       },
     });
 }
@@ -44,9 +56,9 @@ export function text(max: number) {
     .max(max, `must be at most ${max} characters`);
 }
 
-/** A list of strings: an array, each item `item`. */
-export function list<T extends Schema<any, any, any, any>>(item: T) {
-  return array().of(item).strict().typeError('must be an array').nonNullable('must be an array');
+/** An array, each item `item`; without `item`, items are left to be validated one by one elsewhere. */
+export function list<T extends Schema<any, any, any, any>>(item?: T) {
+  return (item ? array().of(item) : array()).strict().typeError('must be an array').nonNullable('must be an array');
 }
 
 /** A duration (seconds or `1h30m`), validated with the same parser the engine uses. */
@@ -71,8 +83,18 @@ export function plainObject() {
   });
 }
 
-/** Every problem a yup validation found, as contract error details. */
-export function validationDetails(error: ValidationError): ErrorDetail[] {
-  const errors = error.inner.length > 0 ? error.inner : [error];
-  return errors.map((e) => ({ path: e.path ?? '', message: e.message }));
+/** The problems a yup validation found, as contract error details, and how many in all (listed or not). */
+export function validationDetails(error: ValidationError): { readonly details: ErrorDetail[]; readonly total: number } {
+  const details: ErrorDetail[] = [];
+  let total = 0;
+  for (const e of error.inner.length > 0 ? error.inner : [error]) {
+    const unlisted = (e.params as { unlisted?: number } | undefined)?.unlisted;
+    if (unlisted !== undefined) {
+      total += unlisted;
+    } else {
+      details.push({ path: e.path || ROOT_PATH, message: e.message });
+      total += 1;
+    }
+  }
+  return { details, total };
 }

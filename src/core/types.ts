@@ -38,8 +38,9 @@ export interface PolicyRegistry {
   readonly revision: string;
   actor(name: string): Actor | undefined;
   /**
-   * The relationship path (tuples `object#relation@subject`, from the actor down to the
-   * subject) that makes `subjectId` a signer of the actor, or undefined when none does.
+   * What makes `subjectId` a signer of the actor, or undefined when nothing does: for a subject
+   * in the actor's `allowed_subjects`, `["allowed_subjects: SUBJECT"]`; else the relationship
+   * path, tuples `object#relation@subject` from the actor down to the subject.
    */
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined;
   /** Whether `signerPath` would find a path, without spelling it out: the check's question. */
@@ -69,6 +70,11 @@ export interface NormalizedRequest {
 
 export type RuleResult = 'pass' | 'fail' | 'skip';
 
+/**
+ * One rule in a trace. `reason` is the reason the rule denies with, on every entry as in v1 (a
+ * passing entry's `result` says it passed); `message` only when it did not pass; `path` for a
+ * passing subject rule.
+ */
 export interface TraceEntry {
   readonly rule: string;
   readonly reason: DenyReason;

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors.js';
+import { parseRequestJson } from '../core/check-request.js';
 import { PayloadTooLargeError, UnsupportedEncodingError, UnsupportedMediaTypeError } from './errors.js';
 
 /** `application/json`, with or without parameters such as `charset=utf-8`. */
@@ -39,9 +40,10 @@ export function readJsonBody(req: IncomingMessage, limit: number, done: (error: 
     const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)).toString('utf8');
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      // Strict: a duplicate key is refused with its path, never resolved last-wins.
+      body = parseRequestJson(text);
     } catch (error) {
-      return settle(new InvalidRequestError(`request body is not valid JSON: ${(error as Error).message}`));
+      return settle(error as Error);
     }
     settle(null, body);
   });

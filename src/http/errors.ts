@@ -79,9 +79,6 @@ export class MalformedRequestError extends HttpError {
   }
 }
 
-/** An error answer lists at most this many problems, and says how many more there were. */
-export const MAX_DETAILS = 20;
-
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details: readonly ErrorDetail[] };
 }
@@ -95,7 +92,8 @@ export interface ErrorAnswer {
 /**
  * The one mapping from errors to answers, for the check lane, the Koa routes and the raw
  * answers to unparsable requests alike: a `FlexAuthError` keeps its status, code, headers and
- * (when exposed) message and details, the details cut at `MAX_DETAILS`; anything else is a 500
+ * (when exposed) message and details (already bounded where they are made: `capDetails` in
+ * core lists the first 20 and counts the rest); anything else is a 500
  * with a generic message, never a stack trace.
  */
 export function errorAnswer(error: unknown): ErrorAnswer {
@@ -104,17 +102,7 @@ export function errorAnswer(error: unknown): ErrorAnswer {
   }
   const headers = error instanceof HttpError ? error.headers : NO_HEADERS;
   if (!error.expose) return { status: error.status, headers, body: { error: { code: error.code, message: 'internal error', details: [] } } };
-  const { details } = error;
-  const hidden = details.length - MAX_DETAILS;
-  return {
-    status: error.status,
-    headers,
-    body: {
-      error: hidden > 0
-        ? { code: error.code, message: `${error.message} (${hidden} more not shown)`, details: details.slice(0, MAX_DETAILS) }
-        : { code: error.code, message: error.message, details },
-    },
-  };
+  return { status: error.status, headers, body: { error: { code: error.code, message: error.message, details: error.details } } };
 }
 
 /** `errorAnswer`, after logging what is a fault rather than the caller's mistake (with its cause; the caller never sees it). */

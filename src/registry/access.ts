@@ -1,12 +1,9 @@
 import { parseDuration } from '../core/duration.js';
-import { RegistryValidationError } from '../core/errors.js';
 import type { ActorType, TtlBounds } from '../core/types.js';
 import { usersetGroup } from './document.js';
-import type { Duration, RegistryDocument } from './document.js';
-import type { MembershipStep } from './groups.js';
-import { validateRegistry } from './load.js';
-import { groupGraphOfDocument } from './references.js';
-import { revisionOfValid } from './revision.js';
+import type { Duration } from './document.js';
+import type { GroupMembership } from './groups.js';
+import { validateRegistryText } from './load.js';
 
 /**
  * Effective access: what a registry lets whom do, per actor, with groups and nested groups
@@ -35,17 +32,21 @@ export type AccessPath = readonly string[];
 export class RegistryAccess {
   readonly revision: string;
   readonly actors: ReadonlyMap<string, ActorAccess>;
-  private readonly members: Map<string, Map<string, MembershipStep>>;
+  private readonly membership: GroupMembership;
+  /** Members per group asked about: many actors share a group, and a diff asks about each once. */
+  private readonly members = new Map<string, ReadonlySet<string>>();
 
-  constructor(revision: string, actors: ReadonlyMap<string, ActorAccess>, members: Map<string, Map<string, MembershipStep>>) {
+  constructor(revision: string, actors: ReadonlyMap<string, ActorAccess>, membership: GroupMembership) {
     this.revision = revision;
     this.actors = actors;
-    this.members = members;
+    this.membership = membership;
   }
 
-  /** Every subject id that is a member of `group`, directly or through nested groups. */
-  groupMembers(group: string): ReadonlyMap<string, MembershipStep> {
-    return this.members.get(group) ?? new Map();
+  /** Every subject id that is a member of `group`, directly or through nested groups, in the order a check finds them. */
+  groupMembers(group: string): ReadonlySet<string> {
+    let members = this.members.get(group);
+    if (members === undefined) this.members.set(group, (members = new Set(this.membership.members(group))));
+    return members;
   }
 
   /**
@@ -56,7 +57,7 @@ export class RegistryAccess {
     const result = new Map<string, AccessPath>();
     for (const subject of actor.direct) result.set(subject, []);
     for (const group of actor.groups) {
-      for (const subject of this.groupMembers(group).keys()) {
+      for (const subject of this.groupMembers(group)) {
         if (!result.has(subject)) result.set(subject, this.pathVia(group, subject));
       }
     }
@@ -64,13 +65,7 @@ export class RegistryAccess {
   }
 
   private pathVia(group: string, subject: string): AccessPath {
-    const path = [group];
-    let step = this.members.get(group)?.get(subject);
-    while (step !== undefined && step !== null) {
-      path.push(step);
-      step = this.members.get(step)?.get(subject);
-    }
-    return path;
+    return this.membership.path(group, subject) ?? [group];
   }
 }
 
@@ -82,17 +77,7 @@ function seconds(value: Duration): number {
 
 /** Validates the text as a registry (every error, as `loadRegistry` reports them) and resolves its access. */
 export function loadAccess(text: string): RegistryAccess {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    throw new RegistryValidationError([{ path: '', message: `not valid JSON: ${(error as Error).message}` }]);
-  }
-  const graph = groupGraphOfDocument(document);
-  const errors = validateRegistry(document, graph);
-  if (errors.length > 0) throw new RegistryValidationError(errors);
-  const valid = document as RegistryDocument;
-
+  const { document: valid, groups: graph, revision } = validateRegistryText(text);
   const granted = new Map<string, string[]>();
   for (const entry of valid.actors) granted.set(entry.name, [...(entry.allowed_subjects ?? [])]);
   for (const rel of valid.relationships ?? []) {
@@ -123,5 +108,5 @@ export function loadAccess(text: string): RegistryAccess {
       groups: [...groups],
     });
   }
-  return new RegistryAccess(revisionOfValid(valid), actors, graph.closure());
+  return new RegistryAccess(revision, actors, graph.membership());
 }

@@ -3,7 +3,7 @@ import { ACTOR_TYPES } from '../core/types.js';
 import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.js';
 import { tuple, usersetGroup } from './document.js';
 import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata } from './document.js';
-import type { GroupGraph, MembershipStep } from './groups.js';
+import type { GroupGraph, GroupMembership } from './groups.js';
 
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
@@ -21,7 +21,9 @@ function hasSubject(subjects: Subjects, subject: string): boolean {
  * map of them rather than three.
  */
 interface CompiledActor extends Actor {
-  /** Subjects granted directly, or undefined. */
+  /** Subjects granted by the actor's own `allowed_subjects`, or undefined. */
+  readonly listed: Subjects | undefined;
+  /** Subjects granted directly by `actor:NAME#signer@SUBJECT` tuples, or undefined. */
   readonly signers: Subjects | undefined;
   /** Groups whose members are granted, first declared first, or undefined. */
   readonly signerGroups: readonly string[] | undefined;
@@ -36,20 +38,30 @@ function withDistinct(values: string[] | Set<string> | undefined, value: string)
   return values.length > LIST_LIMIT ? new Set(values) : values;
 }
 
-/** Splits granted subjects into direct ones and usersets' groups, without duplicates, in order. */
-function grantsOf(subjects: readonly string[]): Pick<CompiledActor, 'signers' | 'signerGroups'> {
-  let direct: string[] | Set<string> | undefined;
+type Grants = Pick<CompiledActor, 'listed' | 'signers' | 'signerGroups'>;
+
+/** Lists copied to their exact size: a pushed array keeps spare room, 100,000 times over. */
+function exact(subjects: string[] | Set<string> | undefined): Subjects | undefined {
+  return subjects instanceof Set ? subjects : subjects?.slice();
+}
+
+/**
+ * Splits granted subjects into those the actor lists, those signer tuples name, and usersets'
+ * groups, without duplicates, in order.
+ */
+function grantsOf(listedSubjects: readonly string[], tupleSubjects: readonly string[]): Grants {
+  let listed: string[] | Set<string> | undefined;
+  let signers: string[] | Set<string> | undefined;
   let groups: string[] | Set<string> | undefined;
-  for (const subject of subjects) {
+  const add = (subject: string, fromList: boolean): void => {
     const group = usersetGroup(subject);
-    if (group === undefined) direct = withDistinct(direct, subject);
-    else groups = withDistinct(groups, group);
-  }
-  // Lists copied to their exact size: a pushed array keeps spare room, 100,000 times over.
-  return {
-    signers: direct instanceof Set ? direct : direct?.slice(),
-    signerGroups: groups === undefined ? undefined : [...groups],
+    if (group !== undefined) groups = withDistinct(groups, group);
+    else if (fromList) listed = withDistinct(listed, subject);
+    else signers = withDistinct(signers, subject);
   };
+  for (const subject of listedSubjects) add(subject, true);
+  for (const subject of tupleSubjects) add(subject, false);
+  return { listed: exact(listed), signers: exact(signers), signerGroups: groups === undefined ? undefined : [...groups] };
 }
 
 export interface RegistryCounts {
@@ -81,8 +93,9 @@ class Interner<T> {
 
 /**
  * A validated registry compiled for lookups: actors by name, each with the subjects and groups
- * it grants, and every group's transitive members, all computed once at load so that a check
- * is a few map lookups. Relationship paths are spelled out only when a trace asks for them.
+ * it grants, computed once at load, and group membership, whose transitive part is found by
+ * the checks that need it and remembered (see `GroupMembership`), so that a check is a few map
+ * lookups. Relationship paths are spelled out only when a trace asks for them.
  * Build it with `loadRegistry`, which validates first.
  */
 export class CompiledRegistry implements PolicyRegistry {
@@ -93,7 +106,7 @@ export class CompiledRegistry implements PolicyRegistry {
   readonly actions: ReadonlySet<string>;
 
   private readonly actors = new Map<string, CompiledActor>();
-  private readonly groupMembers: Map<string, Map<string, MembershipStep>>;
+  private readonly groups: GroupMembership;
 
   /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
   constructor(document: RegistryDocument, revision: string, groups: GroupGraph) {
@@ -115,16 +128,15 @@ export class CompiledRegistry implements PolicyRegistry {
 
     const byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
     for (const entry of document.actors) {
-      const tuples = signerTuples.get(entry.name);
-      const granted = tuples === undefined ? entry.allowed_subjects ?? [] : [...(entry.allowed_subjects ?? []), ...tuples];
-      const actor = this.compileActor(entry, grantsOf(granted), actionSets, ttls);
+      const grants = grantsOf(entry.allowed_subjects ?? [], signerTuples.get(entry.name) ?? []);
+      const actor = this.compileActor(entry, grants, actionSets, ttls);
       this.actors.set(actor.name, actor);
       byType[actor.type] += 1;
     }
     // Every action some actor has is in one of the interned sets.
     const actions = new Set<string>();
     for (const set of actionSets.values()) for (const action of set) actions.add(action);
-    this.groupMembers = groups.closure();
+    this.groups = groups.membership();
     this.actions = actions;
     this.counts = Object.freeze({
       actors: this.actors.size,
@@ -135,7 +147,7 @@ export class CompiledRegistry implements PolicyRegistry {
   }
 
   private compileActor(
-    entry: ActorEntry, grants: Pick<CompiledActor, 'signers' | 'signerGroups'>,
+    entry: ActorEntry, grants: Grants,
     actionSets: Interner<ReadonlySet<string>>, ttls: Interner<TtlBounds>,
   ): CompiledActor {
     const actions = entry.actions ?? DEFAULT_ACTIONS;
@@ -151,6 +163,7 @@ export class CompiledRegistry implements PolicyRegistry {
       principals: Object.freeze([...entry.principals]),
       ttl: ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
       disabled: entry.disabled ?? false,
+      listed: grants.listed,
       signers: grants.signers,
       signerGroups: grants.signerGroups,
     });
@@ -160,32 +173,55 @@ export class CompiledRegistry implements PolicyRegistry {
     return this.actors.get(name);
   }
 
+  /** Every actor's name, in document order: for enumeration (search), not for checks. */
+  actorNames(): IterableIterator<string> {
+    return this.actors.keys();
+  }
+
+  /**
+   * Whom an actor grants: subject ids directly (its `allowed_subjects`, then signer tuples) and
+   * the groups whose members it grants, each in document order; undefined for an unknown actor.
+   */
+  grantsOf(actorName: string): { readonly subjects: readonly string[]; readonly groups: readonly string[] } | undefined {
+    const actor = this.actors.get(actorName);
+    if (actor === undefined) return undefined;
+    const subjects = new Set([...(actor.listed ?? []), ...(actor.signers ?? [])]);
+    return { subjects: [...subjects], groups: actor.signerGroups ?? [] };
+  }
+
+  /** A group's members, nested groups resolved, in the order a check finds them. */
+  groupMembers(group: string): readonly string[] {
+    return this.groups.members(group);
+  }
+
+  /** The groups from `group` down to one that lists `subject` itself, or undefined. */
+  groupPath(group: string, subject: string): readonly string[] | undefined {
+    return this.groups.path(group, subject);
+  }
+
   isSigner(actorName: string, subjectId: string): boolean {
     const actor = this.actors.get(actorName);
     if (actor === undefined) return false;
+    if (actor.listed !== undefined && hasSubject(actor.listed, subjectId)) return true;
     if (actor.signers !== undefined && hasSubject(actor.signers, subjectId)) return true;
     if (actor.signerGroups === undefined) return false;
-    for (const group of actor.signerGroups) if (this.groupMembers.get(group)?.has(subjectId)) return true;
+    for (const group of actor.signerGroups) if (this.groups.isMember(group, subjectId)) return true;
     return false;
   }
 
   signerPath(actorName: string, subjectId: string): readonly string[] | undefined {
     const actor = this.actors.get(actorName);
     if (actor === undefined) return undefined;
+    // Listed subjects come from no tuple: say where the grant is rather than invent one.
+    if (actor.listed !== undefined && hasSubject(actor.listed, subjectId)) return [`allowed_subjects: ${subjectId}`];
     const actorObject = `actor:${actorName}`;
     if (actor.signers !== undefined && hasSubject(actor.signers, subjectId)) return [tuple(actorObject, 'signer', subjectId)];
     for (const group of actor.signerGroups ?? []) {
-      let step = this.groupMembers.get(group)?.get(subjectId);
-      if (step === undefined) continue;
-      // Follow the links down the nested groups; the closure guarantees each holds the subject.
+      const groups = this.groups.path(group, subjectId);
+      if (groups === undefined) continue;
       const path = [tuple(actorObject, 'signer', `group:${group}#member`)];
-      let current = group;
-      while (step !== null) {
-        path.push(tuple(`group:${current}`, 'member', `group:${step}#member`));
-        current = step;
-        step = this.groupMembers.get(current)!.get(subjectId)!;
-      }
-      path.push(tuple(`group:${current}`, 'member', subjectId));
+      for (let i = 1; i < groups.length; i++) path.push(tuple(`group:${groups[i - 1]!}`, 'member', `group:${groups[i]!}#member`));
+      path.push(tuple(`group:${groups[groups.length - 1]!}`, 'member', subjectId));
       return path;
     }
     return undefined;

@@ -88,7 +88,7 @@ export function diffAccess(before: RegistryAccess, after: RegistryAccess): Regis
     if (same === undefined) {
       const a = before.groupMembers(group);
       const b = after.groupMembers(group);
-      same = a.size === b.size && [...a.keys()].every((subject) => b.has(subject));
+      same = a.size === b.size && [...a].every((subject) => b.has(subject));
       groupSame.set(group, same);
     }
     return same;

@@ -1,4 +1,4 @@
-import { SUBJECT_ID_PATTERN } from '../core/check-request.js';
+import { isSubjectId, subjectIdProblem } from '../core/patterns.js';
 import type { ActorType } from '../core/types.js';
 
 /** The registry document (`flex-auth.registry/v1`) after schema validation, defaults not yet applied. */
@@ -42,11 +42,19 @@ export const USERSET_PATTERN = /^group:([A-Za-z0-9][A-Za-z0-9._-]{0,127})#member
 export const OBJECT_PATTERN = /^(actor|group):(.+)$/;
 
 export const ACTION_PATTERN = /^[a-z][a-z0-9_.:-]{0,63}$/;
-export const PRINCIPAL_PATTERN = /^[^\s,]+$/;
 
 /** A subject id (`agt-x`, `iam:agt-x`) or a userset (`group:NAME#member`). */
 export function isSubjectReference(value: string): boolean {
-  return USERSET_PATTERN.test(value) || (SUBJECT_ID_PATTERN.test(value) && !value.includes('#'));
+  return USERSET_PATTERN.test(value) || isSubjectId(value);
+}
+
+/** Why `value` is neither a subject id nor a userset, or undefined when it is one of them. */
+export function subjectReferenceProblem(value: string): string | undefined {
+  if (USERSET_PATTERN.test(value)) return undefined;
+  // `group:ops` would grant a caller named so, never the group's members.
+  if (value.startsWith('group:') && !value.includes('#')) return `names a group, not its members: write ${value}#member to grant the group's members`;
+  const problem = subjectIdProblem(value);
+  return problem === undefined ? undefined : `${problem}, or a userset group:NAME#member`;
 }
 
 /** `actor:NAME` or `group:NAME`, each name in its own form. */
@@ -61,8 +69,22 @@ export function relationOf(object: string): 'signer' | 'member' | undefined {
   return object.startsWith('actor:') ? 'signer' : object.startsWith('group:') ? 'member' : undefined;
 }
 
+/** RFC 3339 `date-time` (section 5.6), upper- or lower-case `T` and `Z`; a leap second may be 60. */
+const TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** A real instant written as RFC 3339 requires: `2026-02-31T00:00:00Z` is not one. */
 export function isTimestamp(value: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value));
+  const match = TIMESTAMP_PATTERN.exec(value);
+  if (!match) return false;
+  // Absent offset parts (a `Z`) count as 0.
+  const [year, month, day, hour, minute, second, offsetHour, offsetMinute] = match.slice(1).map((part) => Number(part ?? 0));
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month) &&
+    hour <= 23 && minute <= 59 && second <= 60 && offsetHour <= 23 && offsetMinute <= 59;
 }
 
 /** `group:NAME#member` -> `NAME`, or undefined when the string is not a userset. */

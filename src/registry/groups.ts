@@ -6,12 +6,6 @@ interface MemberEdge {
   readonly index: number;
 }
 
-/**
- * How a subject is a member of a group: directly (`null`), or through the nested group named.
- * Paths are kept as these links, not copied arrays, so deep nesting stays linear in memory.
- */
-export type MembershipStep = string | null;
-
 export interface GroupCycle {
   /** Index of the relationship that closes the cycle. */
   readonly index: number;
@@ -33,10 +27,14 @@ export class GroupGraph {
     return this.members.has(group);
   }
 
-  /** Every cycle, found by an iterative depth-first search (no recursion limit on deep nesting). */
-  findCycles(): GroupCycle[] {
+  /**
+   * The cycles, found by an iterative depth-first search (no recursion limit on deep nesting):
+   * the first `limit` spelt out, the rest only counted, since spelling one out costs its length.
+   */
+  findCycles(limit: number): { readonly cycles: GroupCycle[]; readonly more: number } {
     const state = new Map<string, 'open' | 'done'>();
     const cycles: GroupCycle[] = [];
+    let more = 0;
     for (const root of this.members.keys()) {
       if (state.has(root)) continue;
       const stack: { group: string; edge: number }[] = [{ group: root, edge: 0 }];
@@ -53,7 +51,9 @@ export class GroupGraph {
         const child = usersetGroup(edge.subject);
         if (child === undefined || !this.members.has(child)) continue;
         const seen = state.get(child);
-        if (seen === 'open') {
+        if (seen === 'open' && cycles.length >= limit) {
+          more++;
+        } else if (seen === 'open') {
           const start = stack.findIndex((f) => f.group === child);
           cycles.push({ index: edge.index, groups: [...stack.slice(start).map((f) => f.group), child] });
         } else if (seen === undefined) {
@@ -62,45 +62,159 @@ export class GroupGraph {
         }
       }
     }
-    return cycles;
+    return { cycles, more };
+  }
+
+  /** Who is in which group, for checks; requires no cycles. */
+  membership(): GroupMembership {
+    const directGroups = new Map<string, string[]>();
+    const parentGroups = new Map<string, string[]>();
+    const directMembers = new Map<string, Set<string>>();
+    const nestedGroups = new Map<string, string[]>();
+    const append = (map: Map<string, string[]>, key: string, value: string): void => {
+      const values = map.get(key);
+      if (values === undefined) map.set(key, [value]);
+      else if (!values.includes(value)) values.push(value);
+    };
+    for (const [group, edges] of this.members) {
+      const direct = new Set<string>();
+      for (const { subject } of edges) {
+        const child = usersetGroup(subject);
+        if (child === undefined) {
+          direct.add(subject);
+          append(directGroups, subject, group);
+        } else {
+          append(nestedGroups, group, child);
+          append(parentGroups, child, group);
+        }
+      }
+      directMembers.set(group, direct);
+    }
+    return new GroupMembership(directGroups, parentGroups, directMembers, nestedGroups);
+  }
+}
+
+/**
+ * Group membership, transitive through nesting. Rather than every group's full member set (a
+ * chain of n nested groups holds n²/2 memberships), a check walks up from the groups that list
+ * the subject towards the group it asks about, remembering for that group which groups reach
+ * it: over all checks, each group is walked once per group asked about, and a repeated check
+ * is a few lookups. The memory for what is remembered is bounded; past it, it is forgotten.
+ */
+export class GroupMembership {
+  static readonly MAX_REMEMBERED = 200_000;
+  /** Group asked about -> group -> whether that group is nested in it (or is it). */
+  private readonly reaching = new Map<string, Map<string, boolean>>();
+  private remembered = 0;
+
+  constructor(
+    /** Subject id -> groups that list it, in declaration order. */
+    private readonly directGroups: ReadonlyMap<string, readonly string[]>,
+    /** Group -> groups that nest it. */
+    private readonly parentGroups: ReadonlyMap<string, readonly string[]>,
+    /** Group -> subject ids it lists itself. */
+    private readonly directMembers: ReadonlyMap<string, ReadonlySet<string>>,
+    /** Group -> groups nested in it, in declaration order. */
+    private readonly nestedGroups: ReadonlyMap<string, readonly string[]>,
+  ) {}
+
+  /** Whether `subject` is a member of `group`, directly or through nested groups. */
+  isMember(group: string, subject: string): boolean {
+    const direct = this.directGroups.get(subject);
+    if (direct === undefined) return false;
+    for (const start of direct) if (this.reaches(start, group)) return true;
+    return false;
+  }
+
+  /** Whether `from` is `target` or nested in it at any depth: a depth-first walk up, without recursion. */
+  private reaches(from: string, target: string): boolean {
+    if (this.remembered > GroupMembership.MAX_REMEMBERED) {
+      this.reaching.clear();
+      this.remembered = 0;
+    }
+    let known = this.reaching.get(target);
+    if (known === undefined) this.reaching.set(target, (known = new Map([[target, true]])));
+    const answer = known.get(from);
+    if (answer !== undefined) return answer;
+    const stack = [from];
+    while (stack.length > 0) {
+      const group = stack[stack.length - 1]!;
+      if (known.has(group)) {
+        stack.pop();
+        continue;
+      }
+      let waiting = false;
+      let reached = false;
+      for (const parent of this.parentGroups.get(group) ?? []) {
+        const answer = known.get(parent);
+        if (answer === true) {
+          reached = true;
+          break;
+        }
+        if (answer === undefined) {
+          stack.push(parent);
+          waiting = true;
+        }
+      }
+      if (reached || !waiting) {
+        known.set(group, reached);
+        this.remembered++;
+        stack.pop();
+      }
+    }
+    return known.get(from)!;
   }
 
   /**
-   * For every group, every subject id that is a member directly or through nested groups,
-   * with the first step of the (first declared, direct before nested) path. Requires no cycles.
+   * Every subject id that is a member of `group`, directly or through nested groups, each once,
+   * in the order a check finds them: the group's own subjects, then each nested group's, in
+   * declaration order, depth first. One walk over the subtree; no group's full member set is
+   * kept, so a deep chain stays linear. For enumeration (search, diff), never on a check's path.
    */
-  closure(): Map<string, Map<string, MembershipStep>> {
-    const result = new Map<string, Map<string, MembershipStep>>();
-    const resolve = (root: string): void => {
-      // Post-order without recursion: a group is resolved after all groups nested in it.
-      const stack: { group: string; expanded: boolean }[] = [{ group: root, expanded: false }];
-      while (stack.length > 0) {
-        const frame = stack.pop()!;
-        if (result.has(frame.group)) continue;
-        const edges = this.members.get(frame.group) ?? [];
-        if (!frame.expanded) {
-          stack.push({ group: frame.group, expanded: true });
-          for (const edge of edges) {
-            const child = usersetGroup(edge.subject);
-            if (child !== undefined && !result.has(child)) stack.push({ group: child, expanded: false });
-          }
-          continue;
-        }
-        const members = new Map<string, MembershipStep>();
-        for (const edge of edges) {
-          if (usersetGroup(edge.subject) === undefined && !members.has(edge.subject)) members.set(edge.subject, null);
-        }
-        for (const edge of edges) {
-          const child = usersetGroup(edge.subject);
-          if (child === undefined) continue;
-          for (const subject of result.get(child)?.keys() ?? []) {
-            if (!members.has(subject)) members.set(subject, child);
-          }
-        }
-        result.set(frame.group, members);
+  members(group: string): string[] {
+    const seen = new Set<string>();
+    const visited = new Set<string>();
+    const members: string[] = [];
+    const stack = [group];
+    while (stack.length > 0) {
+      const current = stack.pop()!;
+      if (visited.has(current)) continue;
+      visited.add(current);
+      for (const subject of this.directMembers.get(current) ?? []) {
+        if (seen.has(subject)) continue;
+        seen.add(subject);
+        members.push(subject);
       }
-    };
-    for (const group of this.members.keys()) resolve(group);
-    return result;
+      const nested = this.nestedGroups.get(current) ?? [];
+      for (let i = nested.length - 1; i >= 0; i--) stack.push(nested[i]!);
+    }
+    return members;
+  }
+
+  /**
+   * The groups from `group` down to one that lists `subject` itself, following at each level
+   * the first declared way (the subject itself before nested groups), or undefined when
+   * `subject` is not a member. A depth-first walk down that skips groups already searched.
+   */
+  path(group: string, subject: string): readonly string[] | undefined {
+    if (this.directMembers.get(group)?.has(subject)) return [group];
+    const searched = new Set<string>();
+    const path = [group];
+    const nextChild = [0];
+    while (path.length > 0) {
+      const children = this.nestedGroups.get(path[path.length - 1]!) ?? [];
+      const index = nextChild[nextChild.length - 1]!++;
+      if (index >= children.length) {
+        searched.add(path.pop()!);
+        nextChild.pop();
+        continue;
+      }
+      const child = children[index]!;
+      if (searched.has(child)) continue;
+      path.push(child);
+      nextChild.push(0);
+      if (this.directMembers.get(child)?.has(subject)) return path;
+    }
+    return undefined;
   }
 }

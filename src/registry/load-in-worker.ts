@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { RegistryValidationError } from '../core/errors.js';
+import { MAX_ERROR_DETAILS, RegistryValidationError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
@@ -10,7 +10,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new RegistryValidationError([{ path: '', message: 'not valid UTF-8' }]);
+    throw new RegistryValidationError([{ path: ROOT_PATH, message: 'not valid UTF-8' }]);
   }
 }
 
@@ -23,7 +23,7 @@ export type WorkerRequest = 'next';
 /** What the worker sends: its hash first, then `invalid`, or `head`, batches and `done`. */
 export type WorkerMessage =
   | { readonly type: 'hash'; readonly hash: string }
-  | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[] }
+  | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[]; readonly total: number }
   | { readonly type: 'head'; readonly revision: string; readonly document: Omit<RegistryDocument, 'actors' | 'relationships'> }
   | { readonly type: 'actors' | 'relationships'; readonly items: readonly unknown[] }
   | { readonly type: 'done' };
@@ -68,7 +68,7 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
           if (isRepeat(hash)) finish({ hash, repeated: true });
           break;
         case 'invalid':
-          finish({ hash, error: new RegistryValidationError(message.details) });
+          finish({ hash, error: new RegistryValidationError(message.details.slice(0, MAX_ERROR_DETAILS), message.total) });
           break;
         case 'head':
           ({ revision, document: head } = message);

@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RegistryValidationError } from '../core/errors.js';
-import type { ErrorDetail } from '../core/errors.js';
-import type { RegistryDocument } from './document.js';
-import { validateRegistry } from './load.js';
+import { validateRegistryText } from './load.js';
+import type { ValidDocument } from './load.js';
 import { BATCH, decodeUtf8 } from './load-in-worker.js';
 import type { WorkerMessage } from './load-in-worker.js';
-import { groupGraphOfDocument } from './references.js';
-import { revisionOfValid } from './revision.js';
 
 /**
  * The worker's side of load-in-worker.ts: the part of a reload that needs no shared state, run
@@ -22,32 +19,19 @@ function post(message: WorkerMessage): void {
   parentPort!.postMessage(message);
 }
 
-function validated(text: string): { document: RegistryDocument; revision: string } | ErrorDetail[] {
-  let document: unknown;
-  try {
-    document = JSON.parse(text);
-  } catch (error) {
-    return [{ path: '', message: `not valid JSON: ${(error as Error).message}` }];
-  }
-  const errors = validateRegistry(document, groupGraphOfDocument(document));
-  if (errors.length > 0) return errors;
-  const valid = document as RegistryDocument;
-  return { document: valid, revision: revisionOfValid(valid) };
-}
-
 if (parentPort) {
   const input = workerData as string | Uint8Array;
   // First, so the store can stop here for a document it has already handled.
   post({ type: 'hash', hash: createHash('sha256').update(input).digest('hex') });
-  let result: ReturnType<typeof validated>;
+  let result: ValidDocument | RegistryValidationError;
   try {
-    result = validated(typeof input === 'string' ? input : decodeUtf8(input));
+    result = validateRegistryText(typeof input === 'string' ? input : decodeUtf8(input));
   } catch (error) {
     if (!(error instanceof RegistryValidationError)) throw error;
-    result = [...error.details];
+    result = error;
   }
-  if (Array.isArray(result)) {
-    post({ type: 'invalid', details: result });
+  if (result instanceof RegistryValidationError) {
+    post({ type: 'invalid', details: result.details, total: result.total });
   } else {
     const { actors, relationships, ...head } = result.document;
     const tuples = relationships ?? [];

@@ -1,31 +1,19 @@
 import { parseDuration } from '../core/duration.js';
+import { isPlainObject, isText, onlyKeys } from '../core/json-shape.js';
+import { PRINCIPAL_PATTERN } from '../core/patterns.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import {
-  ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isSubjectReference, isTimestamp, PRINCIPAL_PATTERN, relationOf, SCHEMA_ID,
+  ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isSubjectReference, isTimestamp, relationOf, SCHEMA_ID,
 } from './document.js';
 
 /**
  * A plain-code pass over a registry document that says yes only when the document plainly
  * meets every rule of the yup schema (schema.ts), using the same patterns. yup stays the
- * source of truth: a document this does not accept goes through yup for the verdict and the
- * error paths. Without it, yup's walk over a 100,000-actor registry takes seconds; with it, a
- * valid document costs one linear pass. Property tests check it never accepts what yup rejects.
+ * source of truth: a document (or item) this does not accept goes through yup for the verdict and
+ * the error paths. Without it, yup's walk over a 100,000-actor registry takes seconds; with it, a
+ * valid document costs one linear pass. A property test
+ * (test/unit/registry/plain-validation.test.ts) checks it never accepts what yup rejects.
  */
-
-type Json = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function onlyKeys(value: Json, allowed: readonly string[]): boolean {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) return false;
-  return true;
-}
-
-function isText(value: unknown, max: number): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= max;
-}
 
 /** A non-empty (when `nonEmpty`) array of distinct texts, each passing `test`. */
 function isTextList(value: unknown, max: number, test: (item: string) => boolean, nonEmpty: boolean): value is string[] {
@@ -54,11 +42,10 @@ function isPlainTtl(ttl: unknown): boolean {
   return def !== undefined && max !== undefined && min !== undefined && min <= def && def <= max;
 }
 
-function isPlainActor(actor: unknown, names: Set<string>): boolean {
+/** One actor meets `actorSchema` (whether its name is unique is the document's question). */
+export function isPlainActor(actor: unknown): boolean {
   if (!isPlainObject(actor) || !onlyKeys(actor, ['name', 'type', 'actions', 'principals', 'ttl', 'allowed_subjects', 'disabled'])) return false;
-  const { name } = actor;
-  if (typeof name !== 'string' || !ACTOR_NAME_PATTERN.test(name) || names.has(name)) return false;
-  names.add(name);
+  if (typeof actor.name !== 'string' || !ACTOR_NAME_PATTERN.test(actor.name)) return false;
   if (!(ACTOR_TYPES as readonly unknown[]).includes(actor.type)) return false;
   if (actor.actions !== undefined && !isTextList(actor.actions, 64, (a) => ACTION_PATTERN.test(a), true)) return false;
   if (!isTextList(actor.principals, 256, (p) => PRINCIPAL_PATTERN.test(p), true)) return false;
@@ -67,7 +54,8 @@ function isPlainActor(actor: unknown, names: Set<string>): boolean {
   return actor.disabled === undefined || typeof actor.disabled === 'boolean';
 }
 
-function isPlainRelationship(rel: unknown): boolean {
+/** One relationship meets `relationshipSchema`. */
+export function isPlainRelationship(rel: unknown): boolean {
   if (!isPlainObject(rel) || !onlyKeys(rel, ['object', 'relation', 'subject'])) return false;
   const { object, relation, subject } = rel;
   return isText(object, 200) && isObjectReference(object) && relation === relationOf(object) && isText(subject, 300) && isSubjectReference(subject);
@@ -89,7 +77,12 @@ export function plainlyMeetsSchema(document: unknown): boolean {
   const { actors, relationships } = document;
   if (!Array.isArray(actors) || actors.length === 0) return false;
   const names = new Set<string>();
-  for (const actor of actors) if (!isPlainActor(actor, names)) return false;
+  for (const actor of actors) {
+    if (!isPlainActor(actor)) return false;
+    const { name } = actor as { name: string };
+    if (names.has(name)) return false;
+    names.add(name);
+  }
   if (relationships === undefined) return true;
   if (!Array.isArray(relationships)) return false;
   for (const rel of relationships) if (!isPlainRelationship(rel)) return false;

@@ -1,4 +1,5 @@
 import type { ErrorDetail } from '../core/errors.js';
+import { isPlainObject } from '../core/json-shape.js';
 import { OBJECT_PATTERN, usersetGroup } from './document.js';
 import { GroupGraph } from './groups.js';
 
@@ -8,19 +9,15 @@ import { GroupGraph } from './groups.js';
  * the schema already rejected, so one run reports structural and reference errors together.
  */
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function arrayAt(value: unknown, key: string): unknown[] {
-  return isRecord(value) && Array.isArray(value[key]) ? (value[key] as unknown[]) : [];
+  return isPlainObject(value) && Array.isArray(value[key]) ? (value[key] as unknown[]) : [];
 }
 
 /** Builds the group graph from the well-formed member tuples of a (possibly invalid) document. */
 function groupGraphOf(relationships: readonly unknown[]): GroupGraph {
   const graph = new GroupGraph();
   relationships.forEach((rel, index) => {
-    if (!isRecord(rel) || rel.relation !== 'member' || typeof rel.subject !== 'string') return;
+    if (!isPlainObject(rel) || rel.relation !== 'member' || typeof rel.subject !== 'string') return;
     const match = typeof rel.object === 'string' ? OBJECT_PATTERN.exec(rel.object) : null;
     if (match?.[1] === 'group') graph.addMember(match[2]!, rel.subject, index);
   });
@@ -32,11 +29,17 @@ export function groupGraphOfDocument(document: unknown): GroupGraph {
   return groupGraphOf(arrayAt(document, 'relationships'));
 }
 
-export function checkReferences(document: unknown, graph: GroupGraph = groupGraphOfDocument(document)): ErrorDetail[] {
+/** The first `limit` reference errors, and how many more there are. */
+export function checkReferences(document: unknown, graph: GroupGraph, limit: number): { readonly errors: ErrorDetail[]; readonly more: number } {
   const errors: ErrorDetail[] = [];
+  let more = 0;
+  const report = (path: string, message: string): void => {
+    if (errors.length < limit) errors.push({ path, message });
+    else more++;
+  };
   const actors = arrayAt(document, 'actors');
   const relationships = arrayAt(document, 'relationships');
-  const actorNames = new Set(actors.map((actor) => (isRecord(actor) ? actor.name : undefined)));
+  const actorNames = new Set(actors.map((actor) => (isPlainObject(actor) ? actor.name : undefined)));
 
   /** The group a userset names when no relationship gives it members, else undefined. */
   const memberless = (subject: unknown): string | undefined => {
@@ -48,23 +51,21 @@ export function checkReferences(document: unknown, graph: GroupGraph = groupGrap
   actors.forEach((actor, a) => {
     arrayAt(actor, 'allowed_subjects').forEach((subject, s) => {
       const group = memberless(subject);
-      if (group !== undefined) errors.push({ path: `actors[${a}].allowed_subjects[${s}]`, message: noMembers(group) });
+      if (group !== undefined) report(`actors[${a}].allowed_subjects[${s}]`, noMembers(group));
     });
   });
   relationships.forEach((rel, index) => {
-    if (!isRecord(rel)) return;
+    if (!isPlainObject(rel)) return;
     const match = typeof rel.object === 'string' ? OBJECT_PATTERN.exec(rel.object) : null;
     if (match?.[1] === 'actor' && !actorNames.has(match[2])) {
-      errors.push({ path: `relationships[${index}].object`, message: `actor ${match[2]} is not registered` });
+      report(`relationships[${index}].object`, `actor ${match[2]} is not registered`);
     }
     const group = memberless(rel.subject);
-    if (group !== undefined) errors.push({ path: `relationships[${index}].subject`, message: noMembers(group) });
+    if (group !== undefined) report(`relationships[${index}].subject`, noMembers(group));
   });
-  for (const cycle of graph.findCycles()) {
-    errors.push({
-      path: `relationships[${cycle.index}]`,
-      message: `group membership cycle: ${cycle.groups.map((g) => `group:${g}`).join(' -> ')}`,
-    });
+  const cycles = graph.findCycles(Math.max(0, limit - errors.length));
+  for (const cycle of cycles.cycles) {
+    report(`relationships[${cycle.index}]`, `group membership cycle: ${cycle.groups.map((g) => `group:${g}`).join(' -> ')}`);
   }
-  return errors;
+  return { errors, more: more + cycles.more };
 }

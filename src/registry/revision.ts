@@ -1,9 +1,14 @@
-import { canonicalJsonSha256, ChunkedSha256, jsonString } from '../core/canonical-json.js';
+import { createHash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
+import { ChunkedSha256, jsonString } from '../core/canonical-json.js';
 import type { ActorEntry, Duration, RegistryDocument, RelationshipTuple } from './document.js';
 
-/** `sha256:` + hex SHA-256 of the canonical JSON, so re-formatting a file keeps its revision. */
+/**
+ * `sha256:` + hex SHA-256 of the canonical JSON (keys sorted recursively, as safe-stable-stringify
+ * writes them), so re-formatting a file keeps its revision.
+ */
 export function revisionOf(document: unknown): string {
-  return `sha256:${canonicalJsonSha256(document)}`;
+  return `sha256:${createHash('sha256').update(stringify(document) ?? 'null').digest('hex')}`;
 }
 
 /**

@@ -1,28 +1,40 @@
 import { boolean, string, type TestContext, ValidationError } from 'yup';
+import type { AnySchema } from 'yup';
 import { parseDuration } from '../core/duration.js';
-import { SUBJECT_ID_HINT } from '../core/check-request.js';
-import { duration, list, strictObject, text } from '../core/schema.js';
+import { MAX_ERROR_DETAILS } from '../core/errors.js';
+import { PRINCIPAL_HINT, PRINCIPAL_PATTERN } from '../core/patterns.js';
+import { duration, list, strictObject, text, unlistedErrors } from '../core/schema.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import {
-  ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isSubjectReference, isTimestamp, PRINCIPAL_PATTERN, relationOf, SCHEMA_ID,
+  ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isTimestamp, relationOf, SCHEMA_ID, subjectReferenceProblem,
 } from './document.js';
 
-/** The strict shape of a `flex-auth.registry/v1` document. References between parts are checked in references.ts. */
+/**
+ * The strict shape of a `flex-auth.registry/v1` document. References between parts are checked
+ * in references.ts. `registrySchema` is the whole rule set; loading applies the same rules as
+ * `documentShellSchema` (the document without its items) plus `actorSchema` and
+ * `relationshipSchema` item by item, so that it can stop once enough errors are listed.
+ */
 
-
-/** Errors at `path[i]` for every item equal to an earlier one (by `key`). */
+/**
+ * Errors at `path[i]` for every item equal to an earlier one (by `key`), up to the details
+ * cap, then one counting the rest.
+ */
 function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item, field = '') {
   return function (this: TestContext, items: readonly T[] | undefined) {
     if (!Array.isArray(items)) return true;
     const firstIndex = new Map<unknown, number>();
     const errors: ValidationError[] = [];
+    let unlisted = 0;
     items.forEach((item, index) => {
       const value = key(item);
       if (typeof value !== 'string') return;
       const first = firstIndex.get(value);
       if (first === undefined) firstIndex.set(value, index);
-      else errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
+      else if (errors.length < MAX_ERROR_DETAILS) errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
+      else unlisted++;
     });
+    if (unlisted > 0) errors.push(unlistedErrors(this, unlisted));
     return errors.length === 0 || new ValidationError(errors);
   };
 }
@@ -30,8 +42,10 @@ function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item
 function subjectReference() {
   return text(300).test({
     name: 'subject-reference',
-    message: `${SUBJECT_ID_HINT}, or a userset group:NAME#member`,
-    test: (value) => value === undefined || isSubjectReference(value),
+    test(value) {
+      const problem = value === undefined ? undefined : subjectReferenceProblem(value);
+      return problem === undefined || this.createError({ message: problem });
+    },
   });
 }
 
@@ -64,14 +78,14 @@ const ttlSchema = strictObject({
     },
   });
 
-const actorSchema = strictObject({
+export const actorSchema = strictObject({
   name: text(256).matches(ACTOR_NAME_PATTERN, 'must match ^[a-z][a-z0-9-]{0,62}$'),
   type: string().strict().required('is required').typeError('must be a string')
     .oneOf(ACTOR_TYPES, `must be one of ${ACTOR_TYPES.join(', ')}`),
   actions: list(text(64).matches(ACTION_PATTERN, 'must be a lower-case action name such as sign'))
     .min(1, 'must not be empty (omit it for the default ["sign"])')
     .test({ name: 'unique-actions', test: uniqueItems('action') }),
-  principals: list(text(256).matches(PRINCIPAL_PATTERN, 'must not be empty or contain whitespace or commas'))
+  principals: list(text(256).matches(PRINCIPAL_PATTERN, PRINCIPAL_HINT))
     .required('is required')
     .min(1, 'must not be empty')
     .test({ name: 'unique-principals', test: uniqueItems('principal') }),
@@ -81,7 +95,7 @@ const actorSchema = strictObject({
   disabled: boolean().strict().typeError('must be true or false').nonNullable('must be true or false'),
 });
 
-const relationshipSchema = strictObject({
+export const relationshipSchema = strictObject({
   object: text(200).test({
     name: 'object',
     message: 'must be actor:NAME or group:NAME',
@@ -100,21 +114,26 @@ const relationshipSchema = strictObject({
   },
 });
 
-export const registrySchema = strictObject({
-  schema: string().strict().required('is required').typeError('must be a string')
-    .oneOf([SCHEMA_ID], `must be "${SCHEMA_ID}"`),
-  metadata: strictObject({
-    name: text(253).optional(),
-    source: text(253).optional(),
-    generated_at: text(64).optional().test({
-      name: 'timestamp',
-      message: 'must be an RFC 3339 timestamp such as 2026-06-23T12:00:00Z',
-      test: (value) => value === undefined || isTimestamp(value),
+function documentSchema(actor: AnySchema | undefined, relationship: AnySchema | undefined) {
+  return strictObject({
+    schema: string().strict().required('is required').typeError('must be a string')
+      .oneOf([SCHEMA_ID], `must be "${SCHEMA_ID}"`),
+    metadata: strictObject({
+      name: text(253).optional(),
+      source: text(253).optional(),
+      generated_at: text(64).optional().test({
+        name: 'timestamp',
+        message: 'must be an RFC 3339 timestamp such as 2026-06-23T12:00:00Z',
+        test: (value) => value === undefined || isTimestamp(value),
+      }),
     }),
-  }),
-  actors: list(actorSchema)
-    .required('is required')
-    .min(1, 'must list at least one actor')
-    .test({ name: 'unique-actor-names', test: uniqueItems('actor name', (actor: { name?: unknown }) => actor?.name, '.name') }),
-  relationships: list(relationshipSchema),
-}).required('registry must be a JSON object');
+    actors: list(actor)
+      .required('is required')
+      .min(1, 'must list at least one actor')
+      .test({ name: 'unique-actor-names', test: uniqueItems('actor name', (entry: { name?: unknown }) => entry?.name, '.name') }),
+    relationships: list(relationship),
+  }).required('registry must be a JSON object');
+}
+
+export const registrySchema = documentSchema(actorSchema, relationshipSchema);
+export const documentShellSchema = documentSchema(undefined, undefined);

@@ -204,7 +204,7 @@ export class RegistryStore {
       source_version: active?.sourceVersion ?? null,
       loaded_at: active?.loadedAt.toISOString() ?? null,
       last_error: failure
-        ? { message: failure.message, at: failure.at.toISOString(), details: failure.details.slice(0, 20) }
+        ? { message: failure.message, at: failure.at.toISOString(), details: failure.details }
         : null,
     };
   }

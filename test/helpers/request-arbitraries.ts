@@ -80,7 +80,7 @@ export const mutated: fc.Arbitrary<string> = wellFormed.chain((request) =>
     { minLength: 1, maxLength: 3 },
   ).chain((mutations) => {
     const body = JSON.stringify(mutations.reduce(mutate, request));
-    // Sometimes repeat a key textually: JSON.parse keeps the last, and so must the decision.
+    // Sometimes repeat a key textually: strict JSON (the contract) refuses such a body.
     return fc.constantFrom(body, body.replace(/^\{"subject":/, '{"subject":{"id":"iam:mallory"},"subject":'));
   }),
 );

@@ -130,6 +130,20 @@ describe('HTTP hardening (issue 21)', function () {
     expect(data).to.include('"allow":true');
   });
 
+  it('refuses a body with a duplicate key, naming its path, on /v1/check and AuthZEN alike', async () => {
+    // Last-wins would let a second "id" silently replace the first.
+    const duplicated = '{"subject":{"id":"iam:agt-state-hub-bridge"},"action":"sign",' +
+      '"resource":{"type":"ssh_actor","id":"agt-state-hub-bridge","id":"adm-example"}}';
+    for (const route of ['/v1/check', '/access/v1/evaluation']) {
+      const response = await fetch(`${service.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: duplicated });
+      expect(response.status, route).to.equal(400);
+      const body = await response.json() as { error: { code: string; details: { path: string; message: string }[] } };
+      expect(body.error.code).to.equal('invalid_request');
+      expect(body.error.details.map((d) => d.path)).to.deep.equal(['resource.id']);
+      expect(body.error.details[0]!.message).to.match(/duplicate key/);
+    }
+  });
+
   it('answers a compressed body with 415 and says which encoding it accepts', async () => {
     const response = await fetch(`${service.url}/v1/check`, {
       method: 'POST',
@@ -148,7 +162,9 @@ describe('HTTP hardening (issue 21)', function () {
     const response = await postCheck(service.url, { ...checkFor('agt-state-hub-bridge'), ...extra });
     expect(response.status).to.equal(400);
     expect(isErrorBody(response.body)).to.equal(true);
-    expect(response.body.error.details).to.have.length(20);
-    expect(response.body.error.message).to.match(/\b10 more\b/);
+    const { details } = response.body.error as { details: { path: string; message: string }[] };
+    expect(details).to.have.length(21);
+    expect(details.slice(0, 20).every((d) => d.path.startsWith('unknown_'))).to.equal(true);
+    expect(details[20]).to.deep.equal({ path: '(root)', message: '... and 10 more errors' });
   });
 });

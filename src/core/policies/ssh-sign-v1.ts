@@ -1,9 +1,9 @@
 import { formatDuration } from '../duration.js';
 import { fail, pass, skip } from '../policy.js';
 import type { EvaluationInput, PolicyPackage, Rule, RuleOutcome } from '../policy.js';
+import { SSH_ACTOR as RESOURCE_TYPE } from '../patterns.js';
 import type { CheckRequest, PolicyRegistry } from '../types.js';
 
-const RESOURCE_TYPE = 'ssh_actor';
 const NAME = 'ssh-sign/v1';
 
 /** What the rules after the actor lookup answer when there is no actor to judge. */

@@ -1,10 +1,10 @@
 import { hash } from 'node:crypto';
-import { canonicalJson } from '../../core/canonical-json.js';
+import { stringify } from 'safe-stable-stringify';
 import { decide } from '../../core/decide.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { CheckRequest } from '../../core/types.js';
 import type { CompiledRegistry } from '../../registry/compiled-registry.js';
-import { effectiveSubjects, viaGroup, viewOf } from './registry-view.js';
+import { effectiveSubjects, viaGroup } from './registry-view.js';
 import type { EffectiveSubject } from './registry-view.js';
 import { entity, field, isObject, mapEvaluation, RESOURCE_TYPE, SUBJECT_TYPE } from './request.js';
 import type { Entity } from './request.js';
@@ -59,7 +59,7 @@ function fingerprint(kind: SearchKind, body: Entity): string {
     resource: kind === 'resource' ? strip(resource) : resource,
     context: context ?? null,
   };
-  return hash('sha256', canonicalJson(JSON.parse(JSON.stringify(key))), 'hex').slice(0, 16);
+  return hash('sha256', stringify(key) ?? 'null', 'hex').slice(0, 16);
 }
 
 interface Page {
@@ -132,7 +132,7 @@ function cachedSubjects(registry: CompiledRegistry, actor: string): EffectiveSub
   if (byActor === undefined) subjectCache.set(registry, (byActor = new Map()));
   let subjects = byActor.get(actor);
   if (subjects === undefined) {
-    subjects = effectiveSubjects(viewOf(registry), actor);
+    subjects = effectiveSubjects(registry, actor);
     if (byActor.size >= CACHED_ACTORS) byActor.delete(byActor.keys().next().value!);
     byActor.set(actor, subjects);
   }
@@ -144,7 +144,7 @@ const actorNameCache = new WeakMap<CompiledRegistry, readonly string[]>();
 /** The actors in document order, listed once per revision (a page indexes into it). */
 function actorNames(registry: CompiledRegistry): readonly string[] {
   let names = actorNameCache.get(registry);
-  if (names === undefined) actorNameCache.set(registry, (names = [...viewOf(registry).actors.keys()]));
+  if (names === undefined) actorNameCache.set(registry, (names = [...registry.actorNames()]));
   return names;
 }
 
@@ -184,7 +184,7 @@ export function search({ kind, body, base, searchedType, warnings }: ParsedSearc
       const { id, group } = subjects[index]!;
       if (!allows({ ...base, subject: { id } })) return undefined;
       if (group === undefined) return { type: SUBJECT_TYPE, id };
-      return { type: SUBJECT_TYPE, id, properties: { via: viaGroup(viewOf(registry), group, id).map((name) => `group:${name}`) } };
+      return { type: SUBJECT_TYPE, id, properties: { via: viaGroup(registry, group, id).map((name) => `group:${name}`) } };
     }, page);
   } else if (kind === 'resource') {
     const actors = searchedType === RESOURCE_TYPE ? actorNames(registry) : [];

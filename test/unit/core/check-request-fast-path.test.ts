@@ -7,7 +7,7 @@ import type { Json } from '../../helpers/request-arbitraries.js';
 
 /** Values at and just past each field's limits, and of each wrong kind. */
 const BOUNDARIES: [string[], unknown[]][] = [
-  [['subject', 'id'], ['', 'a', 'a'.repeat(256), 'a'.repeat(257), 'group:x#member', ' a', 'a b', '-a', 5, null, []]],
+  [['subject', 'id'], ['', 'a', 'a'.repeat(256), 'a'.repeat(257), 'group:x#member', 'group:x', 'actor:a', 'Group:x', 'groups:x', ' a', 'a b', '-a', 5, null, []]],
   [['subject', 'extra'], ['x']],
   [['action'], ['', 'a'.repeat(64), 'a'.repeat(65), 5, null, ['sign']]],
   [['resource', 'id'], ['', 'a'.repeat(256), 'a'.repeat(257), 5, null]],
@@ -16,7 +16,7 @@ const BOUNDARIES: [string[], unknown[]][] = [
   [['extra'], ['x']],
   [['context'], [null, [], 'x', {}, 0]],
   [['context', 'ttl'], [0, -1, 1.5, 1, '0s', '', '1d', '1s', MAX_DURATION_SECONDS, MAX_DURATION_SECONDS + 1, '87600h', '87601h', null, '60']],
-  [['context', 'principals'], [[], [''], Array.from({ length: 64 }, (_, i) => `p${i}`), Array.from({ length: 65 }, (_, i) => `p${i}`), ['a'.repeat(256)], ['a'.repeat(257)], [5], [null], null, 'x', {}]],
+  [['context', 'principals'], [[], [''], Array.from({ length: 64 }, (_, i) => `p${i}`), Array.from({ length: 65 }, (_, i) => `p${i}`), ['a'.repeat(256)], ['a'.repeat(257)], ['a\u0000'], ['a\u200b'], ['*'], ['a,b'], ['a.b@c-d_e'], [5], [null], null, 'x', {}]],
   [['context', 'metadata'], [null, [], 'x', 5, {}, { a: null }]],
   [['context', 'extra'], [1]],
 ];

@@ -37,7 +37,7 @@ describe('registry validation', () => {
   describe('rejects, with the JSON path of the problem,', () => {
     it('text that is not JSON', () => {
       expect(() => loadRegistry('{"schema": ')).to.throw(RegistryValidationError).with.property('details').that.satisfies(
-        (details: { path: string; message: string }[]) => details.length === 1 && details[0]!.path === '' && /not valid JSON/.test(details[0]!.message),
+        (details: { path: string; message: string }[]) => details.length === 1 && details[0]!.path === '(root)' && /not valid JSON: .* at line 1, column 12$/.test(details[0]!.message),
       );
     });
 
@@ -89,8 +89,8 @@ describe('registry validation', () => {
       const { principals: _omitted, ...noPrincipals } = actorEntry('agt-a');
       expectOne(registryDocument([noPrincipals]), 'actors[0].principals', /required/);
       expectOne(withActor({ principals: [] }), 'actors[0].principals', /empty/);
-      expectOne(withActor({ principals: ['a b'] }), 'actors[0].principals[0]', /whitespace or commas/);
-      expectOne(withActor({ principals: ['a,b'] }), 'actors[0].principals[0]', /whitespace or commas/);
+      expectOne(withActor({ principals: ['a b'] }), 'actors[0].principals[0]', /commas or whitespace/);
+      expectOne(withActor({ principals: ['a,b'] }), 'actors[0].principals[0]', /commas or whitespace/);
       expectOne(withActor({ principals: ['x', 'y', 'x'] }), 'actors[0].principals[2]', /duplicate principal x/);
     });
 

@@ -1,0 +1,39 @@
+// Mutation testing of the decision core (`npm run test:mutation`): see docs/testing.md for the figures.
+// @ts-check
+import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const mocha12Paths = new URL('./test/helpers/stryker-mocha-12.cjs', import.meta.url).pathname;
+createRequire(import.meta.url)(mocha12Paths);
+
+/** Kept outside the tree so CI can reuse the last run's results (`--incremental`). */
+const cacheDir = process.env.FLEX_AUTH_STRYKER_CACHE ?? join(homedir(), '.cache', 'flex-auth', 'stryker');
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  mutate: ['src/core/**/*.ts', 'src/registry/**/*.ts'],
+  // The tests run from tsc's output, so the sandbox is compiled once with every mutant switched in.
+  buildCommand: 'npx tsc -p tsconfig.json',
+  testRunner: 'mocha',
+  mochaOptions: {
+    spec: ['dist/test/unit/**/*.test.js'],
+    // Timing ratios, run hundreds of times under mutation, would only cost time.
+    ignore: ['dist/test/unit/**/*.complexity.test.js'],
+    'no-config': true,
+  },
+  testRunnerNodeArgs: ['--require', mocha12Paths],
+  coverageAnalysis: 'perTest',
+  // A mutant in code run at import (a module constant) needs a fresh process per test run.
+  ignoreStatic: true,
+  timeoutMS: 20000,
+  concurrency: 2,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  incrementalFile: join(cacheDir, 'stryker-incremental.json'),
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+  thresholds: { high: 90, low: 80, break: null },
+};
