@@ -2,7 +2,7 @@ import { parseDuration } from '../core/duration.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.js';
 import { tuple, usersetGroup } from './document.js';
-import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata } from './document.js';
+import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata, RelationshipTuple } from './document.js';
 import type { GroupGraph, GroupMembership } from './groups.js';
 
 const DEFAULT_ACTIONS = ['sign'];
@@ -92,6 +92,59 @@ class Interner<T> {
 }
 
 /**
+ * The per-actor part of compilation, which grows with the registry: each actor with the
+ * subjects and groups it grants, equal actions and ttls shared. Actors can be added in slices,
+ * so that a reload of a large registry gives the event loop back between them.
+ */
+class ActorIndex {
+  readonly actors = new Map<string, CompiledActor>();
+  readonly byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
+  readonly actionSets = new Interner<ReadonlySet<string>>();
+  private readonly ttls = new Interner<TtlBounds>();
+  /** Signer tuples by actor, in document order, after the actor's own allowed_subjects. */
+  private readonly signerTuples = new Map<string, string[]>();
+
+  constructor(relationships: readonly RelationshipTuple[]) {
+    for (const rel of relationships) {
+      if (rel.relation !== 'signer') continue;
+      const name = rel.object.slice('actor:'.length);
+      const subjects = this.signerTuples.get(name);
+      if (subjects) subjects.push(rel.subject);
+      else this.signerTuples.set(name, [rel.subject]);
+    }
+  }
+
+  add(entries: readonly ActorEntry[], from = 0, to = entries.length): void {
+    for (let i = from; i < to; i++) {
+      const entry = entries[i]!;
+      const actor = this.compile(entry, grantsOf(entry.allowed_subjects ?? [], this.signerTuples.get(entry.name) ?? []));
+      this.actors.set(actor.name, actor);
+      this.byType[actor.type] += 1;
+    }
+  }
+
+  private compile(entry: ActorEntry, grants: Grants): CompiledActor {
+    const actions = entry.actions ?? DEFAULT_ACTIONS;
+    const ttl = {
+      default: seconds(entry.ttl.default),
+      min: entry.ttl.min === undefined ? DEFAULT_MIN_TTL_SECONDS : seconds(entry.ttl.min),
+      max: seconds(entry.ttl.max),
+    };
+    return Object.freeze({
+      name: entry.name,
+      type: entry.type,
+      actions: this.actionSets.get(actions.length === 1 ? actions[0]! : actions.join(' '), () => new Set(actions)),
+      principals: Object.freeze([...entry.principals]),
+      ttl: this.ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
+      disabled: entry.disabled ?? false,
+      listed: grants.listed,
+      signers: grants.signers,
+      signerGroups: grants.signerGroups,
+    });
+  }
+}
+
+/**
  * A validated registry compiled for lookups: actors by name, each with the subjects and groups
  * it grants, computed once at load, and group membership, whose transitive part is found by
  * the checks that need it and remembered (see `GroupMembership`), so that a check is a few map
@@ -105,68 +158,47 @@ export class CompiledRegistry implements PolicyRegistry {
   /** Every action some actor has: the only values the decisions metric may use as a label. */
   readonly actions: ReadonlySet<string>;
 
-  private readonly actors = new Map<string, CompiledActor>();
+  private readonly actors: ReadonlyMap<string, CompiledActor>;
   private readonly groups: GroupMembership;
 
+  /**
+   * Compiles a valid document as the constructor does, `slice` actors at a time, awaiting
+   * `pause()` between slices: the reload path, so that checks are answered while a large
+   * registry compiles. Nothing is visible before the whole registry is.
+   */
+  static async compileInSlices(
+    document: RegistryDocument, revision: string, groups: GroupGraph, pause: () => Promise<void>, slice = 2000,
+  ): Promise<CompiledRegistry> {
+    const index = new ActorIndex(document.relationships ?? []);
+    for (let from = 0; from < document.actors.length; from += slice) {
+      index.add(document.actors, from, Math.min(from + slice, document.actors.length));
+      await pause();
+    }
+    return new CompiledRegistry(document, revision, groups, index);
+  }
+
   /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
-  constructor(document: RegistryDocument, revision: string, groups: GroupGraph) {
+  constructor(document: RegistryDocument, revision: string, groups: GroupGraph, compiled?: ActorIndex) {
     this.revision = revision;
     this.metadata = Object.freeze({ ...document.metadata });
     const relationships = document.relationships ?? [];
-    const actionSets = new Interner<ReadonlySet<string>>();
-    const ttls = new Interner<TtlBounds>();
-
-    // Signer tuples by actor, in document order, after the actor's own allowed_subjects.
-    const signerTuples = new Map<string, string[]>();
-    for (const rel of relationships) {
-      if (rel.relation !== 'signer') continue;
-      const name = rel.object.slice('actor:'.length);
-      const subjects = signerTuples.get(name);
-      if (subjects) subjects.push(rel.subject);
-      else signerTuples.set(name, [rel.subject]);
+    let index = compiled;
+    if (index === undefined) {
+      index = new ActorIndex(relationships);
+      index.add(document.actors);
     }
-
-    const byType = Object.fromEntries(ACTOR_TYPES.map((type) => [type, 0])) as Record<ActorType, number>;
-    for (const entry of document.actors) {
-      const grants = grantsOf(entry.allowed_subjects ?? [], signerTuples.get(entry.name) ?? []);
-      const actor = this.compileActor(entry, grants, actionSets, ttls);
-      this.actors.set(actor.name, actor);
-      byType[actor.type] += 1;
-    }
+    this.actors = index.actors;
     // Every action some actor has is in one of the interned sets.
     const actions = new Set<string>();
-    for (const set of actionSets.values()) for (const action of set) actions.add(action);
+    for (const set of index.actionSets.values()) for (const action of set) actions.add(action);
     this.groups = groups.membership();
     this.actions = actions;
     this.counts = Object.freeze({
       actors: this.actors.size,
-      actors_by_type: Object.freeze(byType),
+      actors_by_type: Object.freeze(index.byType),
       relationships: relationships.length,
     });
     Object.freeze(this);
-  }
-
-  private compileActor(
-    entry: ActorEntry, grants: Grants,
-    actionSets: Interner<ReadonlySet<string>>, ttls: Interner<TtlBounds>,
-  ): CompiledActor {
-    const actions = entry.actions ?? DEFAULT_ACTIONS;
-    const ttl = {
-      default: seconds(entry.ttl.default),
-      min: entry.ttl.min === undefined ? DEFAULT_MIN_TTL_SECONDS : seconds(entry.ttl.min),
-      max: seconds(entry.ttl.max),
-    };
-    return Object.freeze({
-      name: entry.name,
-      type: entry.type,
-      actions: actionSets.get(actions.length === 1 ? actions[0]! : actions.join(' '), () => new Set(actions)),
-      principals: Object.freeze([...entry.principals]),
-      ttl: ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
-      disabled: entry.disabled ?? false,
-      listed: grants.listed,
-      signers: grants.signers,
-      signerGroups: grants.signerGroups,
-    });
   }
 
   actor(name: string): Actor | undefined {

@@ -37,8 +37,8 @@ export type OffThreadResult =
 /**
  * Hashes, decodes, parses and validates a document (text or UTF-8 bytes) in a worker thread
  * (load-worker.ts), then compiles it here: the compiled registry (maps and sets) must live on
- * this thread, and the worker hands the document over in batches so that copying it never
- * blocks checks for long. `isRepeat` stops early for a document already handled. Rejects only
+ * this thread, so the worker hands the document over in batches and it is compiled in slices,
+ * and neither copying nor compiling blocks checks for long. `isRepeat` stops early for a document already handled. Rejects only
  * if the worker itself fails.
  */
 export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: string) => boolean): Promise<OffThreadResult> {
@@ -83,12 +83,13 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
           next();
           break;
         case 'done': {
+          // Compiled here, in slices with a turn of the event loop between them, so checks go on.
           const document = { ...head, actors, relationships } as RegistryDocument;
-          try {
-            finish({ hash, registry: new CompiledRegistry(document, revision, groupGraphOfDocument(document)) });
-          } catch (error) {
-            finish({ hash, error });
-          }
+          const pause = () => new Promise<void>((resume) => setImmediate(resume));
+          CompiledRegistry.compileInSlices(document, revision, groupGraphOfDocument(document), pause).then(
+            (registry) => finish({ hash, registry }),
+            (error: unknown) => finish({ hash, error }),
+          );
         }
       }
     });

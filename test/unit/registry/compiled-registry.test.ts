@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { CompiledRegistry } from '../../../src/registry/compiled-registry.js';
-import { loadRegistry } from '../../../src/registry/load.js';
+import { CompiledRegistry } from '../../../src/registry/compiled-registry.js';
+import { loadRegistry, validateRegistryText } from '../../../src/registry/load.js';
 import { revisionOf } from '../../../src/registry/revision.js';
 import { revisionOf as oracleRevision, sha256Hex } from '../../helpers/canonical-oracle.js';
 import { actorEntry, member, registryDocument, signer, text } from '../../fixtures/registry.js';
@@ -24,6 +24,27 @@ describe('the compiled registry', () => {
         signer('atm-c', 'group:l3#member'),
       ],
     )));
+  });
+
+  it('compiles in slices, pausing between them, to the same registry the constructor builds', async () => {
+    const names = Array.from({ length: 7 }, (_, i) => `agt-s${i}`);
+    const source = text(registryDocument(
+      names.map((name, i) => actorEntry(name, { allowed_subjects: i % 2 === 0 ? [name] : ['group:g#member'] })),
+      [member('g', 'iam:member'), signer('agt-s1', 'iam:tuple')],
+    ));
+    const { document, groups, revision } = validateRegistryText(source);
+    let pauses = 0;
+    const sliced = await CompiledRegistry.compileInSlices(document, revision, groups, async () => { pauses++; }, 3);
+    const whole = loadRegistry(source);
+    expect(pauses).to.equal(3); // 7 actors, 3 a slice
+    expect(sliced.counts).to.deep.equal(whole.counts);
+    expect([...sliced.actorNames()]).to.deep.equal(names);
+    for (const name of names) {
+      expect(sliced.actor(name)).to.deep.equal(whole.actor(name));
+      for (const subject of [name, 'iam:member', 'iam:tuple', 'iam:nobody']) {
+        expect(sliced.isSigner(name, subject), `${subject} for ${name}`).to.equal(whole.isSigner(name, subject));
+      }
+    }
   });
 
   it('applies actor defaults: actions sign, min ttl 1s, enabled', () => {

@@ -65,7 +65,7 @@ describe('reloading off the event loop (applyAsync)', () => {
     const small = new RegistryStore(describeSource({ kind: 'file', path: '/registry.json' }));
     for (const store of [offThreadStore().store, small]) {
       expect(await store.applyAsync(new Uint8Array([0x7b, 0xff, 0x7d]))).to.equal('rejected');
-      expect(store.status().last_error?.details).to.deep.equal([{ path: '', message: 'not valid UTF-8' }]);
+      expect(store.status().last_error?.details).to.deep.equal([{ path: '(root)', message: 'not valid UTF-8' }]);
       expect(await store.applyAsync(Buffer.from(document))).to.equal('loaded');
       expect(store.status().revision).to.equal(loadRegistry(document).revision);
       expect(await store.applyAsync(document)).to.equal('unchanged');
