@@ -16,12 +16,12 @@
  * process's CPU time per request (far less sensitive to other load), then the medians and the
  * ratios to `plain`. Not part of `npm test`; the figures are in docs/performance.md.
  */
-import { spawn } from 'node:child_process';
 import { openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startBenchChild } from './lib/proc.mjs';
 
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const REGISTRY = path.join(HERE, 'examples', 'ops-warden', 'production_registry_snapshot.json');
@@ -62,23 +62,8 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-async function startChild(variant, root, serverCpu) {
-  const argv = [process.execPath, fileURLToPath(import.meta.url), '--serve', variant, '--child-root', root];
-  const [command, ...args] = serverCpu === undefined ? argv : ['taskset', '-c', serverCpu, ...argv];
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench server (${variant}) did not start within 15 s`)), 15_000);
-    child.once('message', (message) => {
-      clearTimeout(timer);
-      resolve(message.port);
-    });
-    child.once('exit', (code) => reject(new Error(`bench server (${variant}) exited with ${code}`)));
-  });
-  const cpu = () => new Promise((resolve) => {
-    child.once('message', (usage) => resolve(usage.user + usage.system));
-    child.send('cpu');
-  });
-  return { child, port, cpu };
+function startChild(variant, root, serverCpu) {
+  return startBenchChild(fileURLToPath(import.meta.url), ['--serve', variant, '--child-root', root], variant, serverCpu);
 }
 
 async function main() {

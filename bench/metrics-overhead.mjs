@@ -21,12 +21,12 @@
  *
  * Not part of `npm test`: it takes about rounds x 2 x duration seconds and wants a quiet machine.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startBenchChild } from './lib/proc.mjs';
 
 // --root CHECKOUT measures another checkout's build (the bench runner's --flex-root).
 const rootAt = process.argv.indexOf('--root');
@@ -86,26 +86,8 @@ function median(values) {
 }
 
 /** One server process per variant, so that neither's garbage or JIT state touches the other's runs. */
-async function startChild(variant, serverCpu) {
-  const argv = [process.execPath, fileURLToPath(import.meta.url), '--serve', variant, '--root', ROOT];
-  // taskset execs the program, so the IPC channel still reaches the server process itself.
-  const [command, ...args] = serverCpu === undefined ? argv : ['taskset', '-c', serverCpu, ...argv];
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench server (${variant}) did not start within 15 s`)), 15_000);
-    child.once('message', (message) => {
-      clearTimeout(timer);
-      resolve(message.port);
-    });
-    child.once('exit', (code) => reject(new Error(`bench server (${variant}) exited with ${code}`)));
-  });
-  /** The server process's CPU time so far, in microseconds (user + system). */
-  const cpu = () =>
-    new Promise((resolve) => {
-      child.once('message', (usage) => resolve(usage.user + usage.system));
-      child.send('cpu');
-    });
-  return { child, port, cpu };
+function startChild(variant, serverCpu) {
+  return startBenchChild(fileURLToPath(import.meta.url), ['--serve', variant, '--root', ROOT], variant, serverCpu);
 }
 
 /** Nanoseconds per call of what one check records (a decision and an HTTP request), in this process. */

@@ -141,3 +141,30 @@ export function cpuBusy(before, after) {
   }
   return out;
 }
+
+/**
+ * Starts this script again as a bench server (`args` tell it which variant to serve), pinned to
+ * `serverCpu` when given (taskset execs the program, so the IPC channel still reaches the server
+ * process itself). The child sends its port once listening, and its CPU usage when asked.
+ * One process per variant, so that neither's garbage or JIT state touches the other's runs.
+ */
+export async function startBenchChild(script, args, variant, serverCpu) {
+  const argv = [process.execPath, script, ...args];
+  const [command, ...rest] = serverCpu === undefined ? argv : ['taskset', '-c', serverCpu, ...argv];
+  const child = spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bench server (${variant}) did not start within 15 s`)), 15_000);
+    child.once('message', (message) => {
+      clearTimeout(timer);
+      resolve(message.port);
+    });
+    child.once('exit', (code) => reject(new Error(`bench server (${variant}) exited with ${code}`)));
+  });
+  /** The server process's CPU time so far, in microseconds (user + system). */
+  const cpu = () =>
+    new Promise((resolve) => {
+      child.once('message', (usage) => resolve(usage.user + usage.system));
+      child.send('cpu');
+    });
+  return { child, port, cpu };
+}
