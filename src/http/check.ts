@@ -46,6 +46,12 @@ export interface Decided {
 /** The answer to a check whose log line could not be written (a plain 500): no decision leaves unlogged. */
 export const UNLOGGED = errorAnswer(new Error('decision log line not written'));
 
+/** A fail-closed 503 decision, with no id or revision: there is no registry to decide with. */
+function refused(reason: 'registry_unavailable' | 'registry_stale', message: string, request: CheckRequest, requestId: string, caller: string, startedAt: bigint): Decided {
+  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  return { status: 503, action: 'other', seconds, record: { requestId, request, decision: { allow: false, reason, message }, durationMs: seconds * 1000, caller } };
+}
+
 /**
  * The one way a request becomes a logged, counted decision, for /v1/check and the AuthZEN
  * endpoints alike: one `decide`, one decision log (one instance, so its lines stay one
@@ -55,18 +61,12 @@ export function decisionLane({ store, metrics, logger, freshness }: AppDeps) {
   const decisionLog = DecisionLog.for(logger);
   return {
     decide(request: CheckRequest, explain: boolean, requestId: string, caller: string, startedAt: bigint, registry = store.current()): Decided {
-      if (!registry) {
-        const decision = { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' } as const;
-        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
-      }
+      if (!registry) return refused('registry_unavailable', 'no valid registry is loaded yet', request, requestId, caller, startedAt);
       const guard = freshness?.();
       if (guard?.stale) {
         // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
         const message = `the registry source has not confirmed the registry for ${Math.floor(guard.quietMs / 1000)}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
-        const decision = { allow: false, reason: 'registry_stale', message } as const;
-        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-        return { status: 503, action: 'other', seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
+        return refused('registry_stale', message, request, requestId, caller, startedAt);
       }
       const decision = decide(registry, request, { explain });
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;

@@ -17,6 +17,8 @@ export interface DecisionRecord {
   readonly decision: {
     readonly allow: boolean;
     readonly reason: string;
+    /** Sent to the caller, never logged. */
+    readonly message?: string;
     readonly decision_id?: string;
     readonly registry_revision?: string;
     readonly policy?: string;
