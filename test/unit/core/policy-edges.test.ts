@@ -72,7 +72,7 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
 
   it('shows a grant through allowed_subjects as such in the trace, and a group grant as its tuples', () => {
     const listed = decide(registry(), request({ subject: 'agt-listed', id: 'agt-listed' }), { explain: true });
-    expect(listed.trace?.find((entry) => entry.rule === 'subject_allowed')).to.deep.equal({ rule: 'subject_allowed', result: 'pass', path: ['allowed_subjects: agt-listed'] });
+    expect(listed.trace?.find((entry) => entry.rule === 'subject_allowed')).to.deep.equal({ rule: 'subject_allowed', reason: 'subject_not_allowed', result: 'pass', path: ['allowed_subjects: agt-listed'] });
     const nested = decide(registry(), request({ subject: 'iam:carol' }), { explain: true });
     expect(nested.trace?.find((entry) => entry.rule === 'subject_allowed')?.path).to.deep.equal([
       'actor:agt-a#signer@group:ops#member', 'group:ops#member@group:sre#member', 'group:sre#member@iam:carol',
