@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { SSH_ACTOR } from '../core/patterns.js';
 import { DENY_REASONS } from '../core/types.js';
 import type { CheckOutcome } from '../client/flex-auth-client.js';
 import { EXIT, UsageError } from './io.js';
@@ -68,7 +69,7 @@ export async function smoke(args: string[]): Promise<number> {
   const denials = values['expect-deny'].map(expectedDeny);
   const client = await liveClient(values.url, values['timeout-ms'], values['token-file']);
   const request = (resource: string, ttl?: string) => ({
-    subject: { id: subject }, action: 'sign', resource: { type: 'ssh_actor', id: resource },
+    subject: { id: subject }, action: 'sign', resource: { type: SSH_ACTOR, id: resource },
     ...(ttl ? { context: { ttl } } : {}),
   });
 

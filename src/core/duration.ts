@@ -36,6 +36,8 @@ function parseDurationValue(value: unknown): DurationResult {
     if (!Number.isSafeInteger(value) || value <= 0) return { ok: false, message: DURATION_HINT };
     seconds = value;
   } else if (typeof value === 'string') {
+    // A string of digits alone is the likeliest slip ("3600" for 3600 seconds): say how to write it.
+    if (/^\d+$/.test(value) && Number(value) > 0) return { ok: false, message: `a duration string needs a unit (${value}s, or 1h30m and the like), or send the number ${value}` };
     const match = DURATION_PATTERN.exec(value);
     if (value === '' || !match) return { ok: false, message: DURATION_HINT };
     const [, h = '0', m = '0', s = '0'] = match;

@@ -27,6 +27,13 @@ describe('durations', () => {
     });
   }
 
+  it('says how to write a string of digits alone: with a unit, or as a number', () => {
+    const parsed = parseDuration('3600');
+    expect(parsed.ok).to.equal(false);
+    expect(!parsed.ok && parsed.message).to.include('3600s').and.include('the number 3600');
+    expect(parseDuration(3600)).to.deep.equal({ ok: true, seconds: 3600 });
+  });
+
   it('rejects durations beyond the ten-year ceiling and accepts the ceiling itself', () => {
     expect(seconds(MAX_DURATION_SECONDS)).to.equal(MAX_DURATION_SECONDS);
     expect(parseDuration(MAX_DURATION_SECONDS + 1).ok).to.equal(false);
