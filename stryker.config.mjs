@@ -1,4 +1,4 @@
-// Mutation testing of the decision core (`npm run test:mutation`): see docs/testing.md for the figures.
+// Mutation testing of the decision core (`npm run test:mutation`): see the README's test table and test/mutation-equivalents.md.
 // @ts-check
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
