@@ -1,5 +1,5 @@
 {{/*
-The contract's names (CONTRACT.md section 7). They do not depend on the release name, so the
+The names ops-warden relies on (docs/operations.md, In Kubernetes). They do not depend on the release name, so the
 in-cluster URL is always http://flex-auth.<namespace>.svc.cluster.local:8080.
 */}}
 {{- define "flex-auth.name" -}}flex-auth{{- end }}
