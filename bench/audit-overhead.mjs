@@ -21,7 +21,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBenchChild } from './lib/proc.mjs';
+import { importAutocannon, startBenchChild } from './lib/proc.mjs';
 
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const REGISTRY = path.join(HERE, 'examples', 'ops-warden', 'production_registry_snapshot.json');
@@ -84,13 +84,7 @@ async function main() {
     console.error('give --base-root CHECKOUT: a built checkout without the chain, to compare with');
     process.exit(2);
   }
-  let autocannon;
-  try {
-    ({ default: autocannon } = await import('autocannon'));
-  } catch {
-    console.error('autocannon is not installed: npm ci --prefix bench');
-    process.exit(2);
-  }
+  const autocannon = await importAutocannon();
   const requests = readdirSync(REQUESTS).filter((f) => f.endsWith('.json')).sort()
     .map((f) => ({ method: 'POST', path: '/v1/check', headers: { 'content-type': 'application/json' }, body: readFileSync(path.join(REQUESTS, f), 'utf8') }));
   const roots = { plain: path.resolve(values['base-root']), chain: HERE, checkpoints: HERE };

@@ -26,7 +26,7 @@ import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBenchChild } from './lib/proc.mjs';
+import { importAutocannon, startBenchChild } from './lib/proc.mjs';
 
 // --root CHECKOUT measures another checkout's build (the bench runner's --flex-root).
 const rootAt = process.argv.indexOf('--root');
@@ -130,13 +130,7 @@ async function main() {
   const warmup = Number(values.warmup);
   const connections = Number(values.connections);
 
-  let autocannon;
-  try {
-    ({ default: autocannon } = await import('autocannon'));
-  } catch {
-    console.error('autocannon is not installed: npm ci --prefix bench');
-    process.exit(2);
-  }
+  const autocannon = await importAutocannon();
 
   const requests = readdirSync(REQUESTS)
     .filter((f) => f.endsWith('.json'))

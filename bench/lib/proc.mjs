@@ -168,3 +168,13 @@ export async function startBenchChild(script, args, variant, serverCpu) {
     });
   return { child, port, cpu };
 }
+
+/** autocannon from bench/'s own packages, or a clear exit when they are not installed. */
+export async function importAutocannon() {
+  try {
+    return (await import('autocannon')).default;
+  } catch {
+    console.error('autocannon is not installed: npm ci --prefix bench');
+    process.exit(2);
+  }
+}
