@@ -195,4 +195,52 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     }
     expect(server!.stdout.messages('TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)').length).to.be.greaterThan(0);
   });
+
+  it('closes both ports on SIGTERM', async () => {
+    const exit = await server!.stop('SIGTERM');
+    expect(exit.code).to.equal(0);
+    for (const url of [server!.url, diagnosticUrl]) {
+      const refused = await fetch(`${url}/healthz`).then(() => 'answered', (error: Error) => String((error.cause as { code?: string } | undefined)?.code));
+      expect(refused, url).to.equal('ECONNREFUSED');
+    }
+    server = undefined;
+  });
+});
+
+describe('caller identity settings', function () {
+  this.timeout(30_000);
+  let dir: string;
+  before(async () => {
+    dir = await makeTempDir();
+  });
+  after(() => removeDir(dir));
+
+  const serve = (args: string[], env: Record<string, string> = {}) =>
+    runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--registry-file', PRODUCTION_REGISTRY, ...args], { env: { HOME: dir, ...env } });
+
+  it('refuses contradictory or malformed settings with a usage error naming the setting, and does not start', async () => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [['--allowed-callers', OPS_WARDEN], {}, '--allowed-callers needs --auth-tokenreview-audience'],
+      [['--auth-tokenreview-audience', 'flex-auth'], {}, '--auth-tokenreview-audience needs --allowed-callers USER,...'],
+      [[], { FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE: 'flex-auth' }, 'FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE needs --allowed-callers'],
+      [['--auth-tokenreview-audience', 'a,b', '--allowed-callers', OPS_WARDEN], {}, '--auth-tokenreview-audience must be one audience'],
+      [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', ' , '], {}, '--allowed-callers must name at least one caller'],
+      [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', OPS_WARDEN, '--auth-cache-ttl', '90s'], {}, '--auth-cache-ttl must be a duration from 1s to 60s (got 90s)'],
+      [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', OPS_WARDEN, '--auth-tokenreview-timeout-ms', '0'], {}, '--auth-tokenreview-timeout-ms must be a whole number of milliseconds from 1 to 60000 (got 0)'],
+      [['--port', '8080', '--diagnostic-port', '8080'], {}, '--diagnostic-port must differ from the main port (8080)'],
+      [[], { FLEX_AUTH_DIAGNOSTIC_PORT: 'x' }, 'FLEX_AUTH_DIAGNOSTIC_PORT must be a whole number from 0 to 65535 (got x)'],
+    ];
+    for (const [args, env, message] of cases) {
+      const result = await serve(args, env);
+      expect(result.code, args.join(' ')).to.equal(2);
+      expect(result.stderr, args.join(' ')).to.include(message);
+      expect(result.stdout, args.join(' ')).not.to.include('"msg":"listening"');
+    }
+  });
+
+  it('does not start with TokenReview but no Kubernetes credentials, and says so', async () => {
+    const result = await serve(['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', OPS_WARDEN], { KUBECONFIG: '' });
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.include('no Kubernetes credentials: set KUBECONFIG, or run in a pod with a service account token');
+  });
 });
