@@ -7,8 +7,12 @@
  *   static       --auth-token-file: one static bearer token
  *   tokenreview  --auth-tokenreview-audience with a warm cache: the real TokenReview
  *                authenticator and Kubernetes client, asking a protocol fake of the API server
- *                (test/helpers/fake-token-review-api.ts, started in the child) about a
- *                JWT-shaped ServiceAccount token; after the first review every check is a cache hit
+ *                (test/helpers/fake-token-review-api.ts, in this process) about a JWT-shaped
+ *                ServiceAccount token; after the first review every check is a cache hit
+ *
+ * Every variant loads the Kubernetes client, as flex-auth does wherever it runs in a cluster
+ * (the ConfigMap source uses it): otherwise `tokenreview` alone would pay for the client's place
+ * in the heap (a larger heap, longer garbage collections), which is not the cost of TokenReview.
  *
  *   npm run build && npm ci --prefix bench     (autocannon is a dependency of bench/package.json)
  *   node bench/auth-overhead.mjs [--rounds 8] [--duration 3] [--warmup 3] [--connections 10] [--server-cpu N]
@@ -40,7 +44,8 @@ const OPS_WARDEN = 'system:serviceaccount:ops-warden:ops-warden';
 // ---------------------------------------------------------------------------------------------
 // Child: one app.
 
-async function serve(variant) {
+async function serve(variant, apiUrl) {
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const { createApp } = await import(path.join(DIST, 'src', 'http', 'app.js'));
   const { BearerTokens } = await import(path.join(DIST, 'src', 'http', 'auth.js'));
   const { createLogger } = await import(path.join(DIST, 'src', 'logger.js'));
@@ -52,33 +57,25 @@ async function serve(variant) {
 
   let token;
   let auth = {};
-  let reviews = () => 0;
   if (variant === 'static') {
     token = randomBytes(24).toString('hex');
     const tokens = BearerTokens.parse(token);
     auth = { tokens: () => tokens };
   } else if (variant === 'tokenreview') {
-    const { FakeTokenReviewApi } = await import(path.join(DIST, 'test', 'helpers', 'fake-token-review-api.js'));
-    const { KubeConfig } = await import('@kubernetes/client-node');
     const { TokenReviewAuthenticator, kubeTokenReview } = await import(path.join(DIST, 'src', 'kube-token-review.js'));
-    const api = new FakeTokenReviewApi();
-    await api.start();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
-      clusters: [{ name: 'fake', server: api.url, skipTLSVerify: true }],
+      clusters: [{ name: 'fake', server: apiUrl, skipTLSVerify: true }],
       users: [{ name: 'fake', token: 'flex-auth-reviewer' }],
       contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
       currentContext: 'fake',
     });
-    token = api.mint(OPS_WARDEN);
     auth = { authenticator: new TokenReviewAuthenticator({ audience: 'flex-auth', allowedCallers: [OPS_WARDEN], review: kubeTokenReview('flex-auth', 2000, kubeConfig), logger }) };
-    reviews = () => api.reviewed.length;
   }
   const server = createServer(createApp({ store, metrics: new Metrics('embedded'), logger, isDraining: () => false, ...auth }));
   server.keepAliveTimeout = 5_000;
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const answers = { reviews: () => ({ reviews: reviews() }), token: () => ({ token }) };
-  process.on('message', (message) => process.send(answers[message]?.() ?? process.cpuUsage()));
+  process.on('message', (message) => process.send(message === 'token' ? { token } : process.cpuUsage()));
   process.on('disconnect', () => process.exit(0));
   process.send({ port: server.address().port });
 }
@@ -92,8 +89,8 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function startChild(variant, serverCpu) {
-  return startBenchChild(fileURLToPath(import.meta.url), ['--serve', variant], variant, serverCpu);
+function startChild(variant, apiUrl, serverCpu) {
+  return startBenchChild(fileURLToPath(import.meta.url), ['--serve', variant, '--api', apiUrl], variant, serverCpu);
 }
 
 async function main() {
@@ -113,16 +110,18 @@ async function main() {
   const autocannon = await importAutocannon();
   const bodies = readdirSync(REQUESTS).filter((f) => f.endsWith('.json')).sort().map((f) => readFileSync(path.join(REQUESTS, f), 'utf8'));
 
+  const { FakeTokenReviewApi } = await import(path.join(DIST, 'test', 'helpers', 'fake-token-review-api.js'));
+  const api = new FakeTokenReviewApi();
+  await api.start();
   const servers = {};
   try {
-    for (const variant of VARIANTS) servers[variant] = await startChild(variant, values['server-cpu']);
+    for (const variant of VARIANTS) servers[variant] = await startChild(variant, api.url, values['server-cpu']);
     const ask = (variant, message) => new Promise((resolve) => {
       servers[variant].child.once('message', resolve);
       servers[variant].child.send(message);
     });
-    // The token the child made for its variant (none for `none`).
-    const tokens = {};
-    for (const variant of VARIANTS) tokens[variant] = (await ask(variant, 'token'))?.token;
+    // Each variant's token: the static one the child made, a ServiceAccount token from the fake API server.
+    const tokens = { none: undefined, static: (await ask('static', 'token')).token, tokenreview: api.mint(OPS_WARDEN) };
     const run = async (variant, seconds) => {
       const { port, cpu } = servers[variant];
       const headers = { 'content-type': 'application/json', ...(tokens[variant] ? { authorization: `Bearer ${tokens[variant]}` } : {}) };
@@ -165,13 +164,13 @@ async function main() {
       const r = pairedRps[variant];
       console.log(`${variant}/none throughput: medians ${(median(rps[variant]) / median(rps.none)).toFixed(3)}, paired median ${median(r).toFixed(3)} (range ${Math.min(...r).toFixed(3)}-${Math.max(...r).toFixed(3)}); CPU per request paired median ${median(pairedCpu[variant]).toFixed(3)}`);
     }
-    const { reviews } = await ask('tokenreview', 'reviews');
-    console.log(`tokenreview: ${reviews} review(s) by the fake API server for ${checks} measured checks (plus warm-up): a warm cache`);
+    console.log(`tokenreview: ${api.reviewed.length} review(s) by the fake API server for ${checks} measured checks (plus warm-up): a warm cache`);
   } finally {
     for (const { child } of Object.values(servers)) child.disconnect();
+    await api.stop();
   }
 }
 
 const serveAt = process.argv.indexOf('--serve');
-if (serveAt >= 0) await serve(process.argv[serveAt + 1]);
+if (serveAt >= 0) await serve(process.argv[serveAt + 1], process.argv[process.argv.indexOf('--api') + 1]);
 else await main();

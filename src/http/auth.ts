@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { AuthMethod, AuthOutcome, Metrics } from '../metrics.js';
 import { HttpError } from './errors.js';
 
@@ -28,7 +28,7 @@ export class AuthUnavailableError extends HttpError {
 }
 
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /**
