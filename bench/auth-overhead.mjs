@@ -33,6 +33,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { importAutocannon, startBenchChild } from './lib/proc.mjs';
+import { median } from './lib/stats.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = path.join(ROOT, 'dist');
@@ -82,12 +83,6 @@ async function serve(variant, apiUrl) {
 
 // ---------------------------------------------------------------------------------------------
 // Parent: the load.
-
-function median(values) {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 function startChild(variant, apiUrl, serverCpu) {
   return startBenchChild(fileURLToPath(import.meta.url), ['--serve', variant, '--api', apiUrl], variant, serverCpu);
