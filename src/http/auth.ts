@@ -41,15 +41,15 @@ function callerName(tokenDigest: Buffer): string {
   return `token:${tokenDigest.toString('hex', 0, 4)}`;
 }
 
-/**
- * The callers' bearer tokens, kept only as SHA-256 digests. A presented token is compared with
- * every digest in constant time, so neither timing nor early exit says how close a guess was.
- */
 /** What `authenticate` asks: the caller a bearer token proves, or undefined; it may also throw an `HttpError` (403, 503). */
 export interface CallerProof {
   callerOf(token: string): string | undefined;
 }
 
+/**
+ * The callers' bearer tokens, kept only as SHA-256 digests. A presented token is compared with
+ * every digest in constant time, so neither timing nor early exit says how close a guess was.
+ */
 export class BearerTokens implements CallerProof {
   private readonly digests: readonly Buffer[];
 
