@@ -207,7 +207,13 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(noDrain.stderr).to.match(/podDisruptionBudget.minAvailable \(1\) must be below replicaCount \(1\)/);
       const shortGrace = await values('short-grace.yaml', 'shutdownDelaySeconds: 20\nterminationGracePeriodSeconds: 30\n');
       expect(shortGrace.stderr).to.match(/terminationGracePeriodSeconds \(30\) must be at least shutdownDelaySeconds \+ 15 \(35\)/);
-      for (const result of [both, notJson, noDrain, shortGrace]) expect(result.code).not.to.equal(0);
+      const samePort = await values('same-port.yaml', 'diagnosticPort: 8080\n');
+      expect(samePort.stderr).to.match(/diagnosticPort must not be 8080/);
+      const noCallers = await values('no-callers.yaml', 'auth:\n  tokenReview:\n    audience: flex-auth\n');
+      expect(noCallers.stderr).to.match(/auth.tokenReview.audience needs auth.tokenReview.allowedCallers/);
+      const noAudience = await values('no-audience.yaml', 'auth:\n  tokenReview:\n    allowedCallers: [system:serviceaccount:ops-warden:ops-warden]\n');
+      expect(noAudience.stderr).to.match(/auth.tokenReview.allowedCallers needs auth.tokenReview.audience/);
+      for (const result of [both, notJson, noDrain, shortGrace, samePort, noCallers, noAudience]) expect(result.code).not.to.equal(0);
     });
   });
 

@@ -57,6 +57,9 @@ helm.sh/chart: {{ include "flex-auth.chart" . }}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 15) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownDelaySeconds + 15 (%v): the delay, 10 s of draining and 5 s to exit" .Values.terminationGracePeriodSeconds (add (int .Values.shutdownDelaySeconds) 15)) -}}
 {{- end -}}
+{{- if eq (int .Values.diagnosticPort) 8080 -}}
+{{- fail "diagnosticPort must not be 8080: that is the checks' port, and the probes and /metrics move off it" -}}
+{{- end -}}
 {{- if and .Values.auth.tokenReview.audience (not .Values.auth.tokenReview.allowedCallers) -}}
 {{- fail "auth.tokenReview.audience needs auth.tokenReview.allowedCallers: the usernames that may ask for decisions, e.g. system:serviceaccount:ops-warden:ops-warden" -}}
 {{- end -}}
