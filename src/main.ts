@@ -1,7 +1,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { followTokenFile } from './auth-token-file.js';
 import { createApp } from './http/app.js';
+import type { CallerAuthenticator } from './http/auth.js';
+import { createDiagnosticApp } from './http/diagnostic-app.js';
 import { followAuditKey } from './audit-key-file.js';
 import { DecisionLog } from './http/decision-log.js';
 import { DEFAULT_LIMITS, limitedServer } from './http/limits.js';
@@ -33,12 +36,27 @@ export interface ServiceConfig {
   readonly auditKeyFile?: string;
   /** The staleness guard (ConfigMap source only): deny once the source has not confirmed for this long. */
   readonly maxStalenessMs?: number;
+  /** Kubernetes TokenReview of callers' tokens for this audience, admitting the allowed usernames. */
+  readonly tokenReview?: TokenReviewConfig;
+  /** A second port for /healthz, /readyz and /metrics (the main port then answers them 404). */
+  readonly diagnosticPort?: number;
+}
+
+export interface TokenReviewConfig {
+  readonly audience: string;
+  readonly allowedCallers: readonly string[];
+  /** Deadline of each review; default 2 s. */
+  readonly timeoutMs?: number;
+  /** The longest a verdict is kept, at most (and by default) 60 s. */
+  readonly cacheTtlMs?: number;
 }
 
 export interface ServiceOptions {
   readonly logger?: Logger;
   readonly fileSource?: Omit<FileSourceOptions, 'logger'>;
   readonly configMapSource?: Omit<ConfigMapSourceOptions, 'logger'>;
+  /** Credentials for TokenReview; by default those the ConfigMap source would use. */
+  readonly kubeConfig?: KubeConfig;
   /** Milliseconds since the epoch for the staleness guard: Date.now unless a test moves time by hand. */
   readonly clock?: () => number;
   /** How long shutdown waits for in-flight requests before closing their connections. */
@@ -49,6 +67,8 @@ export interface ServiceOptions {
 export interface RunningService {
   readonly url: string;
   readonly port: number;
+  /** With `diagnosticPort`: the port /healthz, /readyz and /metrics are served on. */
+  readonly diagnosticPort?: number;
   readonly store: RegistryStore;
   /** Stops being ready, stops the source, finishes in-flight requests, then closes. */
   close(): Promise<void>;
@@ -130,6 +150,17 @@ function stalenessGuard(config: ServiceConfig, info: SourceInfo, logger: Logger,
   return freshness;
 }
 
+/** The TokenReview authenticator, when asked for; the Kubernetes client is loaded only then. */
+async function tokenReviewAuthenticator(config: TokenReviewConfig | undefined, logger: Logger, options: ServiceOptions): Promise<CallerAuthenticator | undefined> {
+  if (config === undefined) return undefined;
+  const { TokenReviewAuthenticator, kubeTokenReview, DEFAULT_REVIEW_TIMEOUT_MS } = await import('./kube-token-review.js');
+  const review = kubeTokenReview(config.audience, config.timeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS, options.kubeConfig);
+  return new TokenReviewAuthenticator({
+    audience: config.audience, allowedCallers: config.allowedCallers, review, logger,
+    ...(config.cacheTtlMs === undefined ? {} : { cacheTtlMs: config.cacheTtlMs }),
+  });
+}
+
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
   const logger = options.logger ?? createLogger();
@@ -148,42 +179,59 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   const auditKey = config.auditKeyFile === undefined ? undefined : followAuditKey(config.auditKeyFile, logger);
   const decisionLog = DecisionLog.for(logger);
   const tokens = config.authTokenFile === undefined ? undefined : await followTokenFile(config.authTokenFile, logger);
+  const authenticator = await tokenReviewAuthenticator(config.tokenReview, logger, options).catch(async (error: unknown) => {
+    await tokens?.stop();
+    throw error;
+  });
   const freshness = stalenessGuard(config, info, logger, options);
   if (freshness) metrics.followStaleness(() => freshness.stale());
 
   let draining = false;
-  const app = createApp({
+  const deps = {
     store, metrics, logger, limits,
     isDraining: () => draining,
     ...(tokens ? { tokens: tokens.current } : {}),
+    ...(authenticator ? { authenticator } : {}),
     ...(freshness ? { freshness: () => freshness.status() } : {}),
-  });
-  const server = limitedServer(app, limits);
+    diagnosticPort: config.diagnosticPort !== undefined,
+  };
+  const server = limitedServer(createApp(deps), limits);
+  const diagnosticServer = config.diagnosticPort === undefined ? undefined : limitedServer(createDiagnosticApp(deps), limits);
 
   const source = await createSource(config.registry, store, logger, options, freshness);
   let port: number;
+  let diagnosticPort: number | undefined;
   try {
     await source.start();
     port = await listen(server, config.host, config.port);
+    if (diagnosticServer) diagnosticPort = await listen(diagnosticServer, config.host, config.diagnosticPort!);
   } catch (error) {
     // Nothing started may outlive a failed start, or the process would linger.
     await source.stop();
     await tokens?.stop();
+    if (server.listening) await closeServer(server, 0);
     throw error;
   }
   if (auditKey) decisionLog.startCheckpoints({ key: auditKey });
-  logger.info({ host: config.host, port, source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined, log_id: decisionLog.logId, checkpoints: auditKey !== undefined }, 'listening');
+  logger.info({
+    host: config.host, port, ...(diagnosticPort === undefined ? {} : { diagnostic_port: diagnosticPort }),
+    source: info.name, ready: store.current() !== undefined, auth: tokens !== undefined || authenticator !== undefined,
+    ...(config.tokenReview ? { tokenreview_audience: config.tokenReview.audience, allowed_callers: config.tokenReview.allowedCallers } : {}),
+    log_id: decisionLog.logId, checkpoints: auditKey !== undefined,
+  }, 'listening');
 
   return {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     port,
+    ...(diagnosticPort === undefined ? {} : { diagnosticPort }),
     store,
     async close() {
       draining = true;
       if (config.shutdownDelayMs) await new Promise((resolve) => setTimeout(resolve, config.shutdownDelayMs));
       await source.stop();
       await tokens?.stop();
-      await closeServer(server, options.shutdownGraceMs ?? 10_000);
+      const graceMs = options.shutdownGraceMs ?? 10_000;
+      await Promise.all([closeServer(server, graceMs), diagnosticServer && closeServer(diagnosticServer, graceMs)]);
       // Every check is answered, so every decision line is out: seal them.
       decisionLog.close();
       logger.info('stopped');

@@ -2,6 +2,11 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { ACTOR_TYPES } from './core/types.js';
 import type { ReloadEvent, StoreSource } from './registry/store.js';
 
+/** How a caller proved itself: a static token (`--auth-token-file`) or Kubernetes TokenReview. */
+export type AuthMethod = 'static' | 'tokenreview';
+/** What came of it: admitted, no valid token (401), valid but not allowed (403), not verifiable now (503). */
+export type AuthOutcome = 'allowed' | 'unauthenticated' | 'forbidden' | 'unavailable';
+
 /**
  * The contract's metrics, on a prom-client Registry of this service's own (never the global
  * one, so two services in one process, as in tests, do not share counters). Labels take only
@@ -35,6 +40,13 @@ export class Metrics {
   private readonly decisionLogFailures = new Counter({
     name: 'flex_auth_decision_log_failures_total',
     help: 'Checks answered 500 because their decision log line could not be written.',
+    registers: [this.registry],
+  });
+
+  private readonly authResults = new Counter({
+    name: 'flex_auth_auth_results_total',
+    help: 'Caller authentication results by method and outcome.',
+    labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
   });
 
@@ -113,6 +125,10 @@ export class Metrics {
 
   recordDecisionLogFailure(): void {
     this.decisionLogFailures.inc();
+  }
+
+  recordAuth(method: AuthMethod, outcome: AuthOutcome): void {
+    this.authResults.inc({ method, outcome });
   }
 
   recordHttp(route: string, method: string, status: number): void {

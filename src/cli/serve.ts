@@ -1,14 +1,16 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.js';
 import { startService } from '../main.js';
-import type { RegistryLocation, ServiceConfig } from '../main.js';
+import type { RegistryLocation, ServiceConfig, TokenReviewConfig } from '../main.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from './io.js';
 
 export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
                 [--registry-file PATH | --registry-configmap NAMESPACE/NAME] [--registry-key registry.json]
                 [--auth-token-file PATH] [--shutdown-delay 0s] [--audit-key-file PATH]
-                [--max-staleness DURATION]
+                [--max-staleness DURATION] [--diagnostic-port PORT]
+                [--auth-tokenreview-audience AUDIENCE --allowed-callers USER,...]
+                [--auth-tokenreview-timeout-ms 2000] [--auth-cache-ttl 60s]
 
   Settings may also come from FLEX_AUTH_HOST, FLEX_AUTH_PORT, FLEX_AUTH_REGISTRY_FILE,
   FLEX_AUTH_REGISTRY_CONFIGMAP, FLEX_AUTH_REGISTRY_KEY, FLEX_AUTH_AUTH_TOKEN_FILE,
@@ -19,7 +21,16 @@ export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
   With --audit-key-file, keyed checkpoints seal the decision log's chain (flex-auth audit verify).
   --max-staleness (or FLEX_AUTH_MAX_STALENESS; ConfigMap source only; off by default): once the
   API server has not confirmed the registry for that long, /readyz is 503 and checks are
-  denied with registry_stale until it answers again.`;
+  denied with registry_stale until it answers again.
+  --diagnostic-port (FLEX_AUTH_DIAGNOSTIC_PORT): serve /healthz, /readyz and /metrics on this
+  port instead (the main port then answers them 404).
+  --auth-tokenreview-audience (FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE) with --allowed-callers
+  (FLEX_AUTH_ALLOWED_CALLERS, comma-separated usernames such as
+  system:serviceaccount:ops-warden:ops-warden): a bearer token that is not in --auth-token-file is
+  verified with the Kubernetes TokenReview API for that audience (KUBECONFIG, or the pod's service
+  account); 401 for an invalid token, 403 for a caller not on the list, 503 auth_unavailable when
+  the API server cannot be asked. Verdicts are kept until the token expires and at most
+  --auth-cache-ttl (1s to 60s); each review waits at most --auth-tokenreview-timeout-ms.`;
 
 /** In-flight requests get this long after shutdown begins; the process exits by force soon after. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -71,6 +82,38 @@ function maxStaleness(given: Setting | undefined, registry: RegistryLocation): n
   return parsed.seconds * 1000;
 }
 
+function portNumber(given: Setting): number {
+  const port = Number(given.value);
+  if (!/^\d+$/.test(given.value) || port > 65535) throw new UsageError(`${given.name} must be a whole number from 0 to 65535 (got ${given.value})`);
+  return port;
+}
+
+/** A Kubernetes username: what TokenReview answers, such as system:serviceaccount:NAMESPACE:NAME. */
+const USERNAME_PATTERN = /^[^\s,]{1,253}$/;
+
+/** TokenReview settings: an audience and an allow-list go together, or neither is given. */
+function tokenReview(
+  audience: Setting | undefined, callers: Setting | undefined, timeout: Setting, cacheTtl: Setting | undefined,
+): TokenReviewConfig | undefined {
+  if (audience === undefined && callers === undefined) return undefined;
+  if (audience === undefined || audience.value === '') throw new UsageError(`${callers?.name ?? '--allowed-callers'} needs --auth-tokenreview-audience (the audience callers' tokens are made for)`);
+  if (/[\s,]/.test(audience.value)) throw new UsageError(`${audience.name} must be one audience, without spaces or commas (got ${audience.value})`);
+  if (callers === undefined) throw new UsageError(`${audience.name} needs --allowed-callers USER,... (who may ask for decisions)`);
+  const allowedCallers = callers.value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (allowedCallers.length === 0) throw new UsageError(`${callers.name} must name at least one caller, such as system:serviceaccount:ops-warden:ops-warden`);
+  const bad = allowedCallers.find((name) => !USERNAME_PATTERN.test(name));
+  if (bad !== undefined) throw new UsageError(`${callers.name}: ${bad} is not a username`);
+  const timeoutMs = Number(timeout.value);
+  if (!/^\d+$/.test(timeout.value) || timeoutMs < 1 || timeoutMs > 60_000) throw new UsageError(`${timeout.name} must be a whole number of milliseconds from 1 to 60000 (got ${timeout.value})`);
+  let cacheTtlMs: number | undefined;
+  if (cacheTtl !== undefined) {
+    const parsed = parseDuration(cacheTtl.value);
+    if (!parsed.ok || parsed.seconds > 60) throw new UsageError(`${cacheTtl.name} must be a duration from 1s to 60s (got ${cacheTtl.value})`);
+    cacheTtlMs = parsed.seconds * 1000;
+  }
+  return { audience: audience.value, allowedCallers, timeoutMs, ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }) };
+}
+
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
 function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const { values } = parseArgs({
@@ -87,13 +130,19 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
       'shutdown-delay': { type: 'string' },
       'audit-key-file': { type: 'string' },
       'max-staleness': { type: 'string' },
+      'diagnostic-port': { type: 'string' },
+      'auth-tokenreview-audience': { type: 'string' },
+      'allowed-callers': { type: 'string' },
+      'auth-tokenreview-timeout-ms': { type: 'string' },
+      'auth-cache-ttl': { type: 'string' },
     },
   });
   const host = values.host ?? env.FLEX_AUTH_HOST ?? '0.0.0.0';
-  const portSetting = setting('--port', values.port, 'FLEX_AUTH_PORT', env, '8080');
-  const port = Number(portSetting.value);
-  if (!/^\d+$/.test(portSetting.value) || port > 65535) {
-    throw new UsageError(`${portSetting.name} must be a whole number from 0 to 65535 (got ${portSetting.value})`);
+  const port = portNumber(setting('--port', values.port, 'FLEX_AUTH_PORT', env, '8080'));
+  const diagnosticSetting = setting('--diagnostic-port', values['diagnostic-port'], 'FLEX_AUTH_DIAGNOSTIC_PORT', env);
+  const diagnosticPort = diagnosticSetting === undefined ? undefined : portNumber(diagnosticSetting);
+  if (diagnosticPort !== undefined && diagnosticPort !== 0 && diagnosticPort === port) {
+    throw new UsageError(`${diagnosticSetting!.name} must differ from the main port (${port})`);
   }
   const file = setting('--registry-file', values['registry-file'], 'FLEX_AUTH_REGISTRY_FILE', env);
   const configMap = setting('--registry-configmap', values['registry-configmap'], 'FLEX_AUTH_REGISTRY_CONFIGMAP', env);
@@ -113,6 +162,12 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
   const delayText = delaySetting.value;
   const delay = /^0s?$/.test(delayText) ? { ok: true as const, seconds: 0 } : parseDuration(/^\d+$/.test(delayText) ? Number(delayText) : delayText);
   if (!delay.ok || delay.seconds > 300) throw new UsageError(`${delaySetting.name} must be a duration from 0s to 5m (got ${delayText})`);
+  const review = tokenReview(
+    setting('--auth-tokenreview-audience', values['auth-tokenreview-audience'], 'FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE', env),
+    setting('--allowed-callers', values['allowed-callers'], 'FLEX_AUTH_ALLOWED_CALLERS', env),
+    setting('--auth-tokenreview-timeout-ms', values['auth-tokenreview-timeout-ms'], 'FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS', env, '2000'),
+    setting('--auth-cache-ttl', values['auth-cache-ttl'], 'FLEX_AUTH_AUTH_CACHE_TTL', env),
+  );
   const maxStalenessMs = maxStaleness(setting('--max-staleness', values['max-staleness'], 'FLEX_AUTH_MAX_STALENESS', env), registry);
   return {
     host, port, registry,
@@ -120,6 +175,8 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
     ...(authTokenFile === undefined ? {} : { authTokenFile: authTokenFile.value }),
     shutdownDelayMs: delay.seconds * 1000,
     ...(auditKeyFile === undefined ? {} : { auditKeyFile: auditKeyFile.value }),
+    ...(review === undefined ? {} : { tokenReview: review }),
+    ...(diagnosticPort === undefined ? {} : { diagnosticPort }),
   };
 }
 

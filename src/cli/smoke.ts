@@ -6,7 +6,7 @@ import { EXIT, UsageError } from './io.js';
 import { liveClient } from './live-client.js';
 
 export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bridge] [--subject ID] [--timeout-ms 2000]
-                [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...
+                [--token-file PATH] [--diagnostic-url URL] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...
 
   The operator's pre-flight against a running flex-auth: /healthz, the registry source and
   revision it serves (from /v1/registry), one allow for the actor (the subject defaults to
@@ -18,7 +18,9 @@ export const SMOKE_USAGE = `flex-auth smoke --url URL [--actor agt-state-hub-bri
   --expect-deny ACTOR[:REASON] also expect a denial for ACTOR signed by its own name, with
                                REASON if given (actor_disabled after disabling it); repeatable
   --token-file PATH            a file whose first token line is sent as the bearer token, for
-                               a flex-auth that requires one; read again for every call`;
+                               a flex-auth that requires one; read again for every call
+  --diagnostic-url URL         where /healthz is, for a flex-auth with --diagnostic-port
+                               (default: --url)`;
 
 /** Far above any sane certificate lifetime, so a registry that allows it is misconfigured. */
 const TOO_LONG_TTL = '999h';
@@ -59,6 +61,7 @@ export async function smoke(args: string[]): Promise<number> {
       subject: { type: 'string' },
       'timeout-ms': { type: 'string', default: '2000' },
       'token-file': { type: 'string' },
+      'diagnostic-url': { type: 'string' },
       'expect-revision': { type: 'string' },
       'expect-deny': { type: 'string', multiple: true, default: [] },
     },
@@ -68,13 +71,16 @@ export async function smoke(args: string[]): Promise<number> {
   const subject = values.subject ?? actor;
   const denials = values['expect-deny'].map(expectedDeny);
   const client = await liveClient(values.url, values['timeout-ms'], values['token-file']);
+  const diagnosticUrl = values['diagnostic-url'];
+  if (diagnosticUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(diagnosticUrl)) throw new UsageError(`--diagnostic-url must be an http(s) URL (got ${diagnosticUrl})`);
+  const diagnostic = diagnosticUrl === undefined ? client : await liveClient(diagnosticUrl, values['timeout-ms'], undefined);
   const request = (resource: string, ttl?: string) => ({
     subject: { id: subject }, action: 'sign', resource: { type: SSH_ACTOR, id: resource },
     ...(ttl ? { context: { ttl } } : {}),
   });
 
   const steps: Step[] = [];
-  const health = await client.healthy();
+  const health = await diagnostic.healthy();
   steps.push({ name: 'healthz', ok: health.ok, evidence: health.detail });
   if (health.ok) {
     const registry = await client.registry();

@@ -3,6 +3,7 @@ import Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import { Router } from '@koa/router';
 import type { Metrics } from '../metrics.js';
+import { CallerGate } from './auth.js';
 import { authzenRoutes, METADATA_PATH, metadataHandler } from './authzen/routes.js';
 import { CHECK_PATH, checkLane, decisionLane } from './check.js';
 import type { DecisionLane } from './check.js';
@@ -14,7 +15,6 @@ import { healthHandler, metricsHandler, readyHandler, registryHandler } from './
 /** Each path and the methods it answers: the one source of 404, 405, `Allow` and OPTIONS, for both lanes. */
 function allowedMethods(getRoutes: readonly string[], postRoutes: readonly string[]): ReadonlyMap<string, string> {
   return new Map<string, string>([
-    [CHECK_PATH, 'POST'],
     ...postRoutes.map((route) => [route, 'POST'] as const),
     ...getRoutes.map((route) => [route, 'GET, HEAD'] as const),
   ]);
@@ -42,20 +42,20 @@ function unrouted(allowed: ReadonlyMap<string, string>) {
   };
 }
 
-/** Koa serves everything but /v1/check: health, readiness, the registry summary, metrics, AuthZEN, and every refusal by route or method. */
-function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
-  const routes: Record<string, Middleware> = {
-    '/healthz': healthHandler(),
-    '/readyz': readyHandler(deps),
-    '/v1/registry': registryHandler(deps),
-    '/metrics': metricsHandler(deps),
-    [METADATA_PATH]: metadataHandler(),
-  };
-  const postRoutes = authzenRoutes(deps, lane);
+/** The probes and /metrics: on the main port, or alone on `--diagnostic-port`. */
+export function diagnosticRoutes(deps: AppDeps): Record<string, Middleware> {
+  return { '/healthz': healthHandler(), '/readyz': readyHandler(deps), '/metrics': metricsHandler(deps) };
+}
+
+/**
+ * A Koa app for these routes, with the service's request counting, request ids, error shape
+ * and refusals (404, 405, OPTIONS); `otherPosts` are POST paths served outside Koa.
+ */
+export function routedApp(deps: AppDeps, routes: Record<string, Middleware>, postRoutes: Record<string, Middleware>, otherPosts: readonly string[] = []): Koa {
   const router = new Router();
   for (const [path, handler] of Object.entries(routes)) router.get(path, handler);
   for (const [path, handler] of Object.entries(postRoutes)) router.post(path, handler);
-  const allowed = allowedMethods(Object.keys(routes), Object.keys(postRoutes));
+  const allowed = allowedMethods(Object.keys(routes), [...otherPosts, ...Object.keys(postRoutes)]);
 
   const app = new Koa();
   app.silent = true; // errorHandler logs; Koa's default handler would print stacks to stderr
@@ -65,6 +65,31 @@ function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
   app.use(router.routes());
   app.use(unrouted(allowed));
   return app;
+}
+
+/** An AuthZEN route behind the gate: the handler runs once the caller's token is verified. */
+function gated(gate: CallerGate, handler: Middleware): Middleware {
+  return (ctx, next) => new Promise<void>((resolve, reject) => {
+    gate.admit(ctx.get('Authorization') || undefined, () => {
+      try {
+        resolve(handler(ctx, next) as Promise<void>);
+      } catch (error) {
+        reject(error as Error);
+      }
+    });
+  });
+}
+
+/** Koa serves everything but /v1/check: health, readiness, the registry summary, metrics, AuthZEN, and every refusal by route or method. */
+function statusApp(deps: AppDeps, lane: DecisionLane, gate: CallerGate | undefined): Koa {
+  const routes: Record<string, Middleware> = {
+    ...(deps.diagnosticPort ? {} : diagnosticRoutes(deps)),
+    '/v1/registry': registryHandler(deps),
+    [METADATA_PATH]: metadataHandler(),
+  };
+  const postRoutes = authzenRoutes(deps, lane);
+  if (gate) for (const [path, handler] of Object.entries(postRoutes)) postRoutes[path] = gated(gate, handler);
+  return routedApp(deps, routes, postRoutes, [CHECK_PATH]);
 }
 
 /** The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form (`http://host/v1/check`). */
@@ -81,11 +106,16 @@ function pathOf(target: string): string {
  * Koa. It never listens, so tests can serve it on any port in-process.
  */
 export function createApp(deps: AppDeps): RequestListener {
-  const lane = decisionLane(deps);
-  const check = checkLane(deps, lane);
-  const rest = statusApp(deps, lane).callback();
+  const gate = deps.tokens || deps.authenticator ? new CallerGate(deps.tokens, deps.authenticator, deps.metrics) : undefined;
+  // The lanes authenticate through the gate's settled verdicts.
+  const laneDeps: AppDeps = gate ? { ...deps, tokens: gate.proof } : deps;
+  const lane = decisionLane(laneDeps);
+  const check = checkLane(laneDeps, lane);
+  const rest = statusApp(laneDeps, lane, gate).callback();
   return (req, res) => {
-    if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) check(req, res);
-    else void rest(req, res);
+    if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) {
+      if (gate) gate.admit(req.headers.authorization, () => check(req, res));
+      else check(req, res);
+    } else void rest(req, res);
   };
 }

@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+import type { AuthMethod, AuthOutcome, Metrics } from '../metrics.js';
 import { HttpError } from './errors.js';
 
 /** Shorter tokens are refused: a guessable token is no protection. */
@@ -11,8 +12,23 @@ export class UnauthorizedError extends HttpError {
   }
 }
 
+/** A valid caller that is not on `--allowed-callers`: authenticated, so 403, not 401. */
+export class ForbiddenError extends HttpError {
+  constructor() {
+    super('forbidden', 403, 'the caller is not allowed to ask flex-auth for decisions');
+  }
+}
+
+/** The token could not be verified (the API server did not answer in time, or not sensibly): fail closed. */
+export class AuthUnavailableError extends HttpError {
+  constructor() {
+    // An expected state in an outage, not a fault of this request: its message is shown, not logged per request.
+    super('auth_unavailable', 503, 'the bearer token cannot be verified now (the Kubernetes API server did not answer); try again', [], true);
+  }
+}
+
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }
 
 /**
@@ -25,11 +41,16 @@ function callerName(tokenDigest: Buffer): string {
   return `token:${tokenDigest.toString('hex', 0, 4)}`;
 }
 
+/** What `authenticate` asks: the caller a bearer token proves, or undefined; it may also throw an `HttpError` (403, 503). */
+export interface CallerProof {
+  callerOf(token: string): string | undefined;
+}
+
 /**
  * The callers' bearer tokens, kept only as SHA-256 digests. A presented token is compared with
  * every digest in constant time, so neither timing nor early exit says how close a guess was.
  */
-export class BearerTokens {
+export class BearerTokens implements CallerProof {
   private readonly digests: readonly Buffer[];
 
   private constructor(digests: Buffer[]) {
@@ -76,13 +97,103 @@ export const ANONYMOUS = 'anonymous';
 /** The scheme is case-insensitive (RFC 7235); the token is one run of non-space characters. */
 const BEARER = /^bearer +([^\s]+)$/i;
 
+/** The token of `Bearer <token>`, or undefined for a missing or malformed header. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  return BEARER.exec(authorization ?? '')?.[1];
+}
+
 /**
- * The caller's name when `authorization` is `Bearer <token>` with a current token; throws
- * `UnauthorizedError` otherwise.
+ * The caller's name when `authorization` is `Bearer <token>` with a token `proof` knows; throws
+ * `UnauthorizedError` otherwise (or what `proof` throws).
  */
-export function authenticate(authorization: string | undefined, tokens: BearerTokens): string {
-  const match = BEARER.exec(authorization ?? '');
-  const caller = match ? tokens.callerOf(match[1]!) : undefined;
+export function authenticate(authorization: string | undefined, proof: CallerProof): string {
+  const token = bearerToken(authorization);
+  const caller = token === undefined ? undefined : proof.callerOf(token);
   if (caller === undefined) throw new UnauthorizedError();
   return caller;
+}
+
+/** What a token proves: a caller, or why not. */
+export type Verdict =
+  | { readonly outcome: 'allowed'; readonly caller: string }
+  | { readonly outcome: Exclude<AuthOutcome, 'allowed'> };
+
+/**
+ * A proof of identity that an authority outside the process checks (Kubernetes TokenReview).
+ * `verify` answers at once when it knows the token (cached) and with a promise otherwise; it
+ * never rejects: an authority that cannot be asked is `unavailable`.
+ */
+export interface CallerAuthenticator {
+  verify(token: string): Verdict | Promise<Verdict>;
+}
+
+/** The token a request was verified with, and the verdict. */
+interface Settled {
+  readonly token: string;
+  readonly verdict: Verdict;
+}
+
+/**
+ * Caller authentication in front of both lanes, for static tokens and an authenticator
+ * together: a static token admits at once (and its caller is its fingerprint); any other token
+ * goes to the authenticator. The lanes themselves only call `authenticate` synchronously, at
+ * the start of a request: `admit` verifies first, however long that takes, then dispatches the
+ * request with the verdict settled, and `proof` answers for exactly that token during the
+ * synchronous dispatch (for any other token, or later, it proves nothing: fail closed).
+ */
+export class CallerGate {
+  private settled: Settled | undefined;
+  private readonly tokens: (() => CallerProof) | undefined;
+  private readonly authenticator: CallerAuthenticator | undefined;
+  private readonly metrics: Metrics;
+  /** The method a missing or unknown token is counted under: the last one tried. */
+  private readonly lastMethod: AuthMethod;
+
+  constructor(tokens: (() => CallerProof) | undefined, authenticator: CallerAuthenticator | undefined, metrics: Metrics) {
+    this.tokens = tokens;
+    this.authenticator = authenticator;
+    this.metrics = metrics;
+    this.lastMethod = authenticator ? 'tokenreview' : 'static';
+  }
+
+  /** The lanes' `tokens`: the settled verdict of the request being dispatched. */
+  readonly proof = (): CallerProof => this.settledProof;
+
+  private readonly settledProof: CallerProof = {
+    callerOf: (token) => {
+      const settled = this.settled;
+      if (settled?.token !== token) return undefined;
+      switch (settled.verdict.outcome) {
+        case 'allowed': return settled.verdict.caller;
+        case 'forbidden': throw new ForbiddenError();
+        case 'unavailable': throw new AuthUnavailableError();
+        case 'unauthenticated': return undefined;
+      }
+    },
+  };
+
+  /** Verifies the bearer token of `authorization`, then calls `dispatch` (synchronously) with its verdict settled. */
+  admit(authorization: string | undefined, dispatch: () => void): void {
+    const token = bearerToken(authorization);
+    if (token === undefined) return this.dispatch(this.lastMethod, undefined, dispatch);
+    const caller = this.tokens?.().callerOf(token);
+    if (caller !== undefined) return this.dispatch('static', { token, verdict: { outcome: 'allowed', caller } }, dispatch);
+    if (!this.authenticator) return this.dispatch('static', undefined, dispatch);
+    const verdict = this.authenticator.verify(token);
+    if (!(verdict instanceof Promise)) return this.dispatch('tokenreview', { token, verdict }, dispatch);
+    verdict.then(
+      (late) => this.dispatch('tokenreview', { token, verdict: late }, dispatch),
+      () => this.dispatch('tokenreview', { token, verdict: { outcome: 'unavailable' } }, dispatch),
+    );
+  }
+
+  private dispatch(method: AuthMethod, settled: Settled | undefined, dispatch: () => void): void {
+    this.metrics.recordAuth(method, settled?.verdict.outcome ?? 'unauthenticated');
+    this.settled = settled;
+    try {
+      dispatch();
+    } finally {
+      this.settled = undefined;
+    }
+  }
 }

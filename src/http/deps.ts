@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { RegistryStore } from '../registry/store.js';
-import type { BearerTokens } from './auth.js';
+import type { CallerAuthenticator, CallerProof } from './auth.js';
 import type { ServerLimits } from './limits.js';
 
 /** What the HTTP layer needs from the service, for both lanes; its own module so no lane imports `app.ts`. */
@@ -11,8 +11,12 @@ export interface AppDeps {
   readonly logger: Logger;
   /** True once shutdown has begun: /readyz then answers 503 so traffic moves elsewhere. */
   readonly isDraining: () => boolean;
-  /** The callers' current tokens when caller authentication is on; /v1/check then needs one. */
-  readonly tokens?: () => BearerTokens;
+  /** The callers' current static tokens (`--auth-token-file`); with them or `authenticator`, /v1/check needs a token. */
+  readonly tokens?: () => CallerProof;
+  /** Kubernetes TokenReview (`--auth-tokenreview-audience`), tried for a token that is not a static one. */
+  readonly authenticator?: CallerAuthenticator;
+  /** True when `--diagnostic-port` serves /healthz, /readyz and /metrics: the main port then answers them 404. */
+  readonly diagnosticPort?: boolean;
   /** Default: DEFAULT_LIMITS (only the body limit applies here; the server enforces the rest). */
   readonly limits?: ServerLimits;
   /** With `--max-staleness`: whether the registry is past the bound, and since when it was confirmed. */

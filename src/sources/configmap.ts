@@ -120,7 +120,7 @@ function describeError(error: unknown): string {
 }
 
 /** Request options that abandon the request after `ms`: a read on a dead connection must not hang forever. */
-function timeoutOptions(ms: number): ConfigurationOptions<ObservableMiddleware> {
+export function timeoutOptions(ms: number): ConfigurationOptions<ObservableMiddleware> {
   const withSignal: ObservableMiddleware = {
     pre: (request) => {
       request.setSignal(AbortSignal.timeout(ms));

@@ -207,7 +207,13 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(noDrain.stderr).to.match(/podDisruptionBudget.minAvailable \(1\) must be below replicaCount \(1\)/);
       const shortGrace = await values('short-grace.yaml', 'shutdownDelaySeconds: 20\nterminationGracePeriodSeconds: 30\n');
       expect(shortGrace.stderr).to.match(/terminationGracePeriodSeconds \(30\) must be at least shutdownDelaySeconds \+ 15 \(35\)/);
-      for (const result of [both, notJson, noDrain, shortGrace]) expect(result.code).not.to.equal(0);
+      const samePort = await values('same-port.yaml', 'diagnosticPort: 8080\n');
+      expect(samePort.stderr).to.match(/diagnosticPort must not be 8080/);
+      const noCallers = await values('no-callers.yaml', 'auth:\n  tokenReview:\n    audience: flex-auth\n');
+      expect(noCallers.stderr).to.match(/auth.tokenReview.audience needs auth.tokenReview.allowedCallers/);
+      const noAudience = await values('no-audience.yaml', 'auth:\n  tokenReview:\n    allowedCallers: [system:serviceaccount:ops-warden:ops-warden]\n');
+      expect(noAudience.stderr).to.match(/auth.tokenReview.allowedCallers needs auth.tokenReview.audience/);
+      for (const result of [both, notJson, noDrain, shortGrace, samePort, noCallers, noAudience]) expect(result.code).not.to.equal(0);
     });
   });
 
@@ -253,19 +259,22 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       for (const doc of defaults()) expect(doc.metadata.labels?.['app.kubernetes.io/name'], key(doc)).to.equal('flex-auth');
     });
 
-    it('the container: the image, `serve --registry-configmap flex-auth/flex-auth-registry`, port 8080 and the probes', () => {
+    it('the container: the image, `serve --registry-configmap flex-auth/flex-auth-registry`, port 8080, the diagnostic port 9090 and the probes on it', () => {
       const pod = find(defaults(), 'Deployment', 'flex-auth').spec.template.spec;
       expect(pod.containers).to.have.length(1);
       const container = pod.containers[0];
       expect(container.image).to.equal('flex-auth:0.1.0');
       expect(container.command).to.equal(undefined); // the image's ENTRYPOINT: node dist/src/cli/index.js
       expect(container.args).to.deep.equal(['serve', '--registry-configmap', 'flex-auth/flex-auth-registry']);
-      expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+      expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'diagnostic', containerPort: 9090, protocol: 'TCP' }]);
       const env = Object.fromEntries((container.env as Doc[]).filter((e) => e.valueFrom === undefined).map((e) => [e.name, e.value]));
-      expect(env).to.deep.equal({ FLEX_AUTH_HOST: '0.0.0.0', FLEX_AUTH_PORT: '8080', FLEX_AUTH_LOG_LEVEL: 'info', FLEX_AUTH_SHUTDOWN_DELAY: '5s', NODE_ENV: 'production' });
+      expect(env).to.deep.equal({
+        FLEX_AUTH_HOST: '0.0.0.0', FLEX_AUTH_PORT: '8080', FLEX_AUTH_DIAGNOSTIC_PORT: '9090', FLEX_AUTH_LOG_LEVEL: 'info', FLEX_AUTH_SHUTDOWN_DELAY: '5s', NODE_ENV: 'production',
+      });
       expect(container.env).to.deep.include({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
-      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'http' });
-      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'http' });
+      // The probes go to the diagnostic port: the main port answers /healthz and /readyz 404 when it is set.
+      expect(container.livenessProbe.httpGet).to.deep.equal({ path: '/healthz', port: 'diagnostic' });
+      expect(container.readinessProbe.httpGet).to.deep.equal({ path: '/readyz', port: 'diagnostic' });
       for (const probe of [container.livenessProbe, container.readinessProbe]) {
         expect(probe.timeoutSeconds).to.be.within(1, 5);
         expect(probe.periodSeconds).to.be.within(1, 30);
@@ -301,12 +310,16 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(find(defaults(), 'ServiceAccount', 'flex-auth').automountServiceAccountToken).to.equal(false);
     });
 
-    it('Service flex-auth: port 8080 to the container port named http', () => {
+    it('Service flex-auth: port 8080 to the container port named http, 9090 to the one named diagnostic', () => {
       const service = find(defaults(), 'Service', 'flex-auth');
       expect(service.spec.type).to.equal('ClusterIP');
-      expect(service.spec.ports).to.deep.equal([{ name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' }]);
+      expect(service.spec.ports).to.deep.equal([
+        { name: 'http', port: 8080, targetPort: 'http', protocol: 'TCP', appProtocol: 'http' },
+        { name: 'diagnostic', port: 9090, targetPort: 'diagnostic', protocol: 'TCP', appProtocol: 'http' },
+      ]);
       const container = find(defaults(), 'Deployment', 'flex-auth').spec.template.spec.containers[0];
       expect(container.ports.find((p: Doc) => p.name === service.spec.ports[0].targetPort).containerPort).to.equal(8080);
+      expect(container.ports.find((p: Doc) => p.name === service.spec.ports[1].targetPort).containerPort).to.equal(9090);
     });
 
     it('RBAC: get, list and watch on the one ConfigMap, get on its parts, bound to the ServiceAccount flex-auth only', () => {
@@ -315,8 +328,9 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       const binding = find(defaults(), 'RoleBinding', 'flex-auth-registry-reader');
       expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'flex-auth-registry-reader' });
       expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'flex-auth', namespace: NAMESPACE }]);
-      for (const doc of renders.values()) {
-        expect(doc.filter((d) => /^Cluster(Role|RoleBinding)$/.test(d.kind)), 'no cluster-wide RBAC').to.deep.equal([]);
+      for (const [name, docs] of renders) {
+        if (name === 'caller-identity-values.yaml') continue;
+        expect(docs.filter((d) => /^Cluster(Role|RoleBinding)$/.test(d.kind)), `${name}: no cluster-wide RBAC without auth.tokenReview`).to.deep.equal([]);
       }
     });
 
@@ -329,7 +343,7 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
 
     it('Prometheus scrape annotations on the pod', () => {
       const { annotations } = find(defaults(), 'Deployment', 'flex-auth').spec.template.metadata;
-      expect(annotations).to.deep.equal({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' });
+      expect(annotations).to.deep.equal({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090', 'prometheus.io/path': '/metrics' });
     });
   });
 
@@ -360,15 +374,15 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect((await run(process.execPath, [CLI, 'validate', file])).code).to.equal(0);
     });
 
-    it('monitoring: a ServiceMonitor that scrapes the Service\'s http port, and a PrometheusRule with deploy/prometheus/flex-auth-rules.yaml\'s groups', () => {
+    it('monitoring: a ServiceMonitor that scrapes the Service\'s diagnostic port, and a PrometheusRule with deploy/prometheus/flex-auth-rules.yaml\'s groups', () => {
       const docs = renders.get('monitoring-values.yaml')!;
       const service = find(docs, 'Service', 'flex-auth');
       const monitor = find(docs, 'ServiceMonitor', 'flex-auth');
       expect(monitor.apiVersion).to.equal('monitoring.coreos.com/v1');
       expect(selects(monitor.spec.selector.matchLabels, service.metadata.labels), 'ServiceMonitor selects the Service').to.equal(true);
       expect(monitor.spec.namespaceSelector).to.deep.equal({ matchNames: [NAMESPACE] });
-      expect(monitor.spec.endpoints).to.deep.equal([{ port: 'http', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' }]);
-      expect(service.spec.ports.map((p: Doc) => p.name)).to.include('http');
+      expect(monitor.spec.endpoints).to.deep.equal([{ port: 'diagnostic', path: '/metrics', scheme: 'http', interval: '30s', scrapeTimeout: '10s' }]);
+      expect(service.spec.ports.map((p: Doc) => p.name)).to.include('diagnostic');
       expect(monitor.metadata.labels.release).to.equal('prometheus');
       // Annotation-based scraping is off, or every pod would be scraped twice.
       expect(find(docs, 'Deployment').spec.template.metadata.annotations).to.equal(undefined);
@@ -383,14 +397,18 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(annotations).to.include('{{ $labels.instance }}');
     });
 
-    it('networkpolicy: ingress to 8080 from the listed peers only; egress to the API server and DNS only', () => {
+    it('networkpolicy: ingress to 8080 from ops-warden\'s pods and the listed peers only, to 9090 from Prometheus only; egress to the API server and DNS only', () => {
       const docs = renders.get('networkpolicy-values.yaml')!;
       const policy = find(docs, 'NetworkPolicy', 'flex-auth');
       const podLabels = find(docs, 'Deployment').spec.template.metadata.labels;
       expect(selects(policy.spec.podSelector.matchLabels, podLabels), 'NetworkPolicy selects the pods').to.equal(true);
       expect(policy.spec.policyTypes).to.deep.equal(['Ingress', 'Egress']);
       const values = parseYaml(readFileSync(path.join(CHART, 'ci', 'networkpolicy-values.yaml'), 'utf8')) as Doc;
-      expect(policy.spec.ingress).to.deep.equal([{ from: values.networkPolicy.ingressFrom, ports: [{ protocol: 'TCP', port: 8080 }] }]);
+      const chartValues = parseYaml(readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Doc;
+      expect(policy.spec.ingress).to.deep.equal([
+        { from: [chartValues.networkPolicy.opsWarden, ...values.networkPolicy.ingressFrom], ports: [{ protocol: 'TCP', port: 8080 }] },
+        { from: [chartValues.networkPolicy.prometheus], ports: [{ protocol: 'TCP', port: 9090 }] },
+      ]);
       expect(policy.spec.egress).to.deep.equal([
         { to: [{ ipBlock: { cidr: '10.0.0.1/32' } }, { ipBlock: { cidr: '192.168.10.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] },
         {
@@ -400,9 +418,18 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       ]);
     });
 
-    it('networkpolicy with no peers and no API server addresses: nobody in, API server ports to anywhere', async () => {
+    it('networkpolicy with the default selectors and no API server addresses: ops-warden\'s pods to 8080, Prometheus\' to 9090, API server ports to anywhere', async () => {
       const policy = find(await render(undefined, NAMESPACE, ['--set', 'networkPolicy.enabled=true']), 'NetworkPolicy', 'flex-auth');
-      expect(policy.spec.ingress).to.deep.equal([]);
+      expect(policy.spec.ingress).to.deep.equal([
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ops-warden' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'ops-warden' } } }],
+          ports: [{ protocol: 'TCP', port: 8080 }],
+        },
+        {
+          from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } }],
+          ports: [{ protocol: 'TCP', port: 9090 }],
+        },
+      ]);
       expect(policy.spec.egress[0]).to.deep.equal({ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
     });
 
@@ -436,6 +463,21 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       // Without a Secret, no authentication and no token file.
       const defaultEnv = (find(defaults(), 'Deployment').spec.template.spec.containers[0].env as Doc[]).map((e) => e.name);
       expect(defaultEnv).not.to.include('FLEX_AUTH_AUTH_TOKEN_FILE');
+    });
+
+    it('caller-identity: TokenReview settings in the environment, and a ClusterRole that may create tokenreviews and nothing else, bound to flex-auth', () => {
+      const docs = renders.get('caller-identity-values.yaml')!;
+      const env = Object.fromEntries((find(docs, 'Deployment').spec.template.spec.containers[0].env as Doc[]).map((e) => [e.name, e.value]));
+      expect(env).to.include({ FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE: 'flex-auth', FLEX_AUTH_ALLOWED_CALLERS: 'system:serviceaccount:ops-warden:ops-warden' });
+      const role = find(docs, 'ClusterRole', 'flex-auth-tokenreviewer-flex-auth');
+      expect(role.metadata.namespace).to.equal(undefined);
+      expect(role.rules).to.deep.equal([{ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] }]);
+      const binding = find(docs, 'ClusterRoleBinding', 'flex-auth-tokenreviewer-flex-auth');
+      expect(binding.roleRef).to.deep.equal({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'flex-auth-tokenreviewer-flex-auth' });
+      expect(binding.subjects).to.deep.equal([{ kind: 'ServiceAccount', name: 'flex-auth', namespace: NAMESPACE }]);
+      // Without an audience: no TokenReview settings.
+      const defaultEnv = (find(defaults(), 'Deployment').spec.template.spec.containers[0].env as Doc[]).map((e) => e.name);
+      expect(defaultEnv).not.to.include('FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE');
     });
 
     it('an image digest wins over the tag', async () => {
@@ -501,6 +543,11 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
 
     it('kubectl kustomize deploy/ is the chart\'s default render (Helm\'s own labels aside) plus the Namespace, and is accepted', async () => {
       await dryRun(await expectKustomizeIsChart(['deploy'], defaults()), 'deploy/');
+    });
+
+    it('deploy/overlays/caller-identity is the chart with auth.tokenReview and networkPolicy, and is accepted', async () => {
+      const kustomized = await expectKustomizeIsChart(['deploy', 'overlays', 'caller-identity'], renders.get('caller-identity-values.yaml')!);
+      await dryRun(kustomized, 'deploy/overlays/caller-identity');
     });
 
     it('deploy/overlays/existing-configmap is the chart with registry.existingConfigMap, and is accepted', async () => {

@@ -7,6 +7,8 @@ in-cluster URL is always http://flex-auth.<namespace>.svc.cluster.local:8080.
 {{- define "flex-auth.serviceAccountName" -}}flex-auth{{- end }}
 
 {{- define "flex-auth.roleName" -}}flex-auth-registry-reader{{- end }}
+{{/* Cluster-scoped, so one per release namespace. */}}
+{{- define "flex-auth.tokenReviewerName" -}}flex-auth-tokenreviewer-{{ .Release.Namespace }}{{- end }}
 
 {{/* The registry ConfigMap: the chart's own, or the existing one ops-warden owns. */}}
 {{- define "flex-auth.registryConfigMap" -}}
@@ -54,6 +56,15 @@ helm.sh/chart: {{ include "flex-auth.chart" . }}
 {{- end -}}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 15) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownDelaySeconds + 15 (%v): the delay, 10 s of draining and 5 s to exit" .Values.terminationGracePeriodSeconds (add (int .Values.shutdownDelaySeconds) 15)) -}}
+{{- end -}}
+{{- if eq (int .Values.diagnosticPort) 8080 -}}
+{{- fail "diagnosticPort must not be 8080: that is the checks' port, and the probes and /metrics move off it" -}}
+{{- end -}}
+{{- if and .Values.auth.tokenReview.audience (not .Values.auth.tokenReview.allowedCallers) -}}
+{{- fail "auth.tokenReview.audience needs auth.tokenReview.allowedCallers: the usernames that may ask for decisions, e.g. system:serviceaccount:ops-warden:ops-warden" -}}
+{{- end -}}
+{{- if and .Values.auth.tokenReview.allowedCallers (not .Values.auth.tokenReview.audience) -}}
+{{- fail "auth.tokenReview.allowedCallers needs auth.tokenReview.audience: the audience callers' tokens are made for, e.g. flex-auth" -}}
 {{- end -}}
 {{- if and .Values.podDisruptionBudget.enabled (ge (int .Values.podDisruptionBudget.minAvailable) (int .Values.replicaCount)) -}}
 {{- fail (printf "podDisruptionBudget.minAvailable (%v) must be below replicaCount (%v), or no node could ever be drained" .Values.podDisruptionBudget.minAvailable .Values.replicaCount) -}}

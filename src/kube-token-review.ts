@@ -1,0 +1,185 @@
+import { hash } from 'node:crypto';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { CallerAuthenticator, Verdict } from './http/auth.js';
+import type { Logger } from './logger.js';
+import { loadKubeConfig, timeoutOptions } from './sources/configmap.js';
+
+/** What the API server said of a token, as far as flex-auth reads it. */
+export interface ReviewAnswer {
+  readonly authenticated: boolean;
+  readonly username?: string;
+  readonly audiences: readonly string[];
+}
+
+/** Asks the authority about one token; rejects when it cannot be asked or answers nonsense. */
+export type Review = (token: string) => Promise<ReviewAnswer>;
+
+/** Why a review failed, in words that never hold the token (an API error's message may echo the request). */
+export class ReviewFailure extends Error {}
+
+export const DEFAULT_REVIEW_TIMEOUT_MS = 2000;
+export const MAX_CACHE_TTL_MS = 60_000;
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+
+/**
+ * TokenReview (authentication.k8s.io/v1) through the Kubernetes API, with a deadline on each
+ * call. The token goes only into the request body; an answer that is not a TokenReview with a
+ * status object fails the review, as a timeout or an error status does.
+ */
+export function kubeTokenReview(audience: string, timeoutMs: number, kubeConfig: KubeConfig = loadKubeConfig()): Review {
+  const api = kubeConfig.makeApiClient(AuthenticationV1Api);
+  return async (token) => {
+    let answer: unknown;
+    try {
+      answer = await api.createTokenReview(
+        { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } },
+        timeoutOptions(timeoutMs),
+      );
+    } catch (error) {
+      throw new ReviewFailure(describeFailure(error, token));
+    }
+    return readAnswer(answer);
+  };
+}
+
+/**
+ * The status code of an API error (never its body: an answer may echo the token), or the
+ * failure's message with the token cut out, should it hold it.
+ */
+function describeFailure(error: unknown, token: string): string {
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (typeof code === 'number') return `the API server answered ${code}`;
+  if (name === 'AbortError' || name === 'TimeoutError') return 'no answer within the deadline';
+  return `the API server could not be asked: ${String(message ?? error).split(token).join('[token]')}`;
+}
+
+function readAnswer(answer: unknown): ReviewAnswer {
+  const status = (answer as { status?: unknown } | null)?.status;
+  if (typeof status !== 'object' || status === null) throw new ReviewFailure('the answer has no status');
+  const { authenticated, user, audiences } = status as { authenticated?: unknown; user?: { username?: unknown }; audiences?: unknown };
+  if (authenticated !== undefined && typeof authenticated !== 'boolean') throw new ReviewFailure('status.authenticated is not a boolean');
+  if (audiences !== undefined && !(Array.isArray(audiences) && audiences.every((a) => typeof a === 'string'))) {
+    throw new ReviewFailure('status.audiences is not a list of strings');
+  }
+  if (authenticated !== true) return { authenticated: false, audiences: [] };
+  const username = user?.username;
+  if (typeof username !== 'string' || username === '') throw new ReviewFailure('an authenticated status has no user.username');
+  return { authenticated: true, username, audiences: (audiences as string[] | undefined) ?? [] };
+}
+
+/**
+ * The `exp` claim of a JWT in milliseconds since the epoch, or undefined. Read without checking
+ * the signature, so it is used only to shorten how long a verdict is kept, never to accept.
+ */
+export function tokenExpiryMs(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown } | null)?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface TokenReviewOptions {
+  readonly audience: string;
+  /** Reviewed usernames that may ask for decisions; any other valid caller is refused 403. */
+  readonly allowedCallers: readonly string[];
+  readonly review: Review;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch: Date.now unless a test moves time by hand. */
+  readonly clock?: () => number;
+  /** The longest a verdict is kept (at most 60 s); a token's expiry shortens it. */
+  readonly cacheTtlMs?: number;
+  readonly maxEntries?: number;
+}
+
+interface Entry {
+  readonly verdict: Verdict;
+  readonly until: number;
+}
+
+/**
+ * Callers proven by Kubernetes TokenReview: the token must be authenticated for the audience
+ * (which the answer must name back, or the API server did not check it) and its username on
+ * the allow-list. Verdicts are kept, by the token's SHA-256 (never the token), until the
+ * token expires and at most `cacheTtlMs`, for at most `maxEntries` tokens (the oldest goes
+ * first). Kept: allowed and forbidden, the answers about valid tokens. Not kept: an invalid
+ * token, since anyone can send many and they would push the real callers out of the cache
+ * (and an invalid token does not turn valid); and, above all, a review that failed: an
+ * unverifiable token is refused 503 each time until the API server answers again (fail
+ * closed). Concurrent checks with one uncached token share one review.
+ */
+export class TokenReviewAuthenticator implements CallerAuthenticator {
+  private readonly options: TokenReviewOptions;
+  private readonly allowed: ReadonlySet<string>;
+  private readonly clock: () => number;
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly cache = new Map<string, Entry>();
+  private readonly inFlight = new Map<string, Promise<Verdict>>();
+  /** Whether the last review failed: the log says so once per outage, not once per check. */
+  private failing = false;
+
+  constructor(options: TokenReviewOptions) {
+    this.options = options;
+    this.allowed = new Set(options.allowedCallers);
+    this.clock = options.clock ?? Date.now;
+    this.ttlMs = Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS);
+    this.maxEntries = options.maxEntries ?? DEFAULT_CACHE_ENTRIES;
+  }
+
+  /** Tokens with a kept verdict (expired ones included until they are next looked up or pushed out). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  verify(token: string): Verdict | Promise<Verdict> {
+    // The one-shot hash: a Hash object per check cost more than the digest itself (profiled).
+    const key = hash('sha256', token, 'base64');
+    const entry = this.cache.get(key);
+    if (entry !== undefined) {
+      if (this.clock() < entry.until) return entry.verdict;
+      this.cache.delete(key);
+    }
+    let pending = this.inFlight.get(key);
+    if (pending === undefined) {
+      pending = this.review(token, key).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async review(token: string, key: string): Promise<Verdict> {
+    let answer: ReviewAnswer;
+    try {
+      answer = await this.options.review(token);
+    } catch (error) {
+      if (!this.failing) {
+        const reason = error instanceof ReviewFailure ? error.message : 'the review failed';
+        this.options.logger.error({ reason }, 'TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)');
+      }
+      this.failing = true;
+      return { outcome: 'unavailable' };
+    }
+    if (this.failing) this.options.logger.info('TokenReview answers again');
+    this.failing = false;
+    if (!answer.authenticated || !answer.audiences.includes(this.options.audience)) return { outcome: 'unauthenticated' };
+    const caller = answer.username!;
+    const verdict: Verdict = this.allowed.has(caller) ? { outcome: 'allowed', caller } : { outcome: 'forbidden' };
+    // Once per review, so at most once a cache lifetime per token: who was turned away, and why.
+    if (verdict.outcome === 'forbidden') this.options.logger.warn({ caller }, 'caller not in --allowed-callers: refused 403');
+    this.keep(key, verdict, tokenExpiryMs(token));
+    return verdict;
+  }
+
+  private keep(key: string, verdict: Verdict, expiresAt: number | undefined): void {
+    const now = this.clock();
+    const until = Math.min(now + this.ttlMs, expiresAt ?? Infinity);
+    if (until <= now) return;
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, { verdict, until });
+  }
+}

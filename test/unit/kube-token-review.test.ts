@@ -1,0 +1,194 @@
+/**
+ * Unit tests of src/kube-token-review.ts's authenticator with an in-process review and a clock
+ * the test moves: what is admitted, what is kept and for how long (60 s, shortened by the
+ * token's `exp`), the size bound, shared in-flight reviews, and that no token reaches a log
+ * line or a verdict. The Kubernetes call itself is tested against the protocol fake
+ * (test/integration/caller-identity.test.ts) and a real API server (test/k8s/).
+ */
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import type { Verdict } from '../../src/http/auth.js';
+import { ReviewFailure, TokenReviewAuthenticator, tokenExpiryMs } from '../../src/kube-token-review.js';
+import type { ReviewAnswer } from '../../src/kube-token-review.js';
+import { createLogger } from '../../src/logger.js';
+
+const AUDIENCE = 'flex-auth';
+const OPS_WARDEN = 'system:serviceaccount:ops-warden:ops-warden';
+const OTHER = 'system:serviceaccount:other:other';
+const START = 1_800_000_000_000;
+
+/** A JWT-shaped token (header.payload.signature) with this `exp` (seconds), made for this run. */
+function jwt(exp?: number): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256' })}.${part(exp === undefined ? { sub: 'x' } : { sub: 'x', exp })}.${randomBytes(32).toString('base64url')}`;
+}
+
+interface Harness {
+  readonly authenticator: TokenReviewAuthenticator;
+  /** Tokens reviewed, in order. */
+  readonly reviewed: string[];
+  /** Who each token is (tokens not here are invalid). */
+  readonly users: Map<string, ReviewAnswer>;
+  readonly logLines: string[];
+  now: number;
+  /** When set, the review throws this instead of answering. */
+  failure: Error | undefined;
+  /** When set, reviews wait for this before answering. */
+  gate: Promise<void> | undefined;
+}
+
+function harness(options: { maxEntries?: number; cacheTtlMs?: number } = {}): Harness {
+  const logLines: string[] = [];
+  const h: Harness = {
+    reviewed: [], users: new Map(), logLines, now: START, failure: undefined, gate: undefined,
+    authenticator: undefined as unknown as TokenReviewAuthenticator,
+  };
+  (h as { authenticator: TokenReviewAuthenticator }).authenticator = new TokenReviewAuthenticator({
+    audience: AUDIENCE,
+    allowedCallers: [OPS_WARDEN],
+    logger: createLogger({ destination: { write: (text: string) => logLines.push(text) } }),
+    clock: () => h.now,
+    ...options,
+    review: async (token) => {
+      h.reviewed.push(token);
+      await h.gate;
+      if (h.failure) throw h.failure;
+      return h.users.get(token) ?? { authenticated: false, audiences: [] };
+    },
+  });
+  return h;
+}
+
+/** A token the harness's authority knows as `username`, for `audiences`. */
+function known(h: Harness, username: string, exp?: number, audiences: readonly string[] = [AUDIENCE]): string {
+  const token = jwt(exp);
+  h.users.set(token, { authenticated: true, username, audiences });
+  return token;
+}
+
+const verify = async (h: Harness, token: string): Promise<Verdict> => h.authenticator.verify(token);
+
+describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
+  it('admits an allowed caller by its reviewed username, refuses another valid one, and an invalid token', async () => {
+    const h = harness();
+    expect(await verify(h, known(h, OPS_WARDEN))).to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    expect(await verify(h, known(h, OTHER))).to.deep.equal({ outcome: 'forbidden' });
+    expect(await verify(h, jwt())).to.deep.equal({ outcome: 'unauthenticated' });
+  });
+
+  it('refuses as unauthenticated a token whose review does not name the audience back', async () => {
+    const h = harness();
+    expect(await verify(h, known(h, OPS_WARDEN, undefined, ['kubernetes']))).to.deep.equal({ outcome: 'unauthenticated' });
+    // An API server that is not audience-aware answers no audiences at all.
+    expect(await verify(h, known(h, OPS_WARDEN, undefined, []))).to.deep.equal({ outcome: 'unauthenticated' });
+  });
+
+  it('keeps a verdict for 60 s by the injected clock, then reviews the token again', async () => {
+    const h = harness();
+    const token = known(h, OPS_WARDEN);
+    await verify(h, token);
+    h.now = START + 59_999;
+    expect(h.authenticator.verify(token), 'answered at once, from the cache').to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    expect(h.reviewed).to.have.length(1);
+    h.now = START + 60_000;
+    expect(h.authenticator.verify(token)).to.be.instanceOf(Promise);
+    await verify(h, token);
+    expect(h.reviewed).to.have.length(2);
+  });
+
+  it('keeps a verdict no longer than the token expires, and not at all past its expiry', async () => {
+    const h = harness();
+    const soon = known(h, OPS_WARDEN, START / 1000 + 10);
+    await verify(h, soon);
+    h.now = START + 9_999;
+    await verify(h, soon);
+    expect(h.reviewed).to.have.length(1);
+    h.now = START + 10_000;
+    await verify(h, soon);
+    expect(h.reviewed).to.have.length(2);
+    // The authority still says yes (its clock is behind): admitted, but not kept.
+    await verify(h, soon);
+    expect(h.reviewed).to.have.length(3);
+  });
+
+  for (const [cacheTtlMs, keptMs] of [[3_600_000, 60_000], [5_000, 5_000]] as const) {
+    it(`given a cache TTL of ${cacheTtlMs} ms, keeps a verdict ${keptMs} ms (never more than 60 s)`, async () => {
+      const h = harness({ cacheTtlMs });
+      const token = known(h, OPS_WARDEN);
+      await verify(h, token);
+      h.now = START + keptMs - 1;
+      await verify(h, token);
+      expect(h.reviewed).to.have.length(1);
+      h.now = START + keptMs;
+      await verify(h, token);
+      expect(h.reviewed).to.have.length(2);
+    });
+  }
+
+  it('holds at most maxEntries tokens, pushing out the oldest', async () => {
+    const h = harness({ maxEntries: 3 });
+    const tokens = [known(h, OPS_WARDEN), known(h, OPS_WARDEN), known(h, OPS_WARDEN), known(h, OPS_WARDEN)];
+    for (const token of tokens) await verify(h, token);
+    expect(h.authenticator.cached).to.equal(3);
+    for (const token of tokens.slice(1)) await verify(h, token);
+    expect(h.reviewed).to.have.length(4);
+    await verify(h, tokens[0]!);
+    expect(h.reviewed).to.have.length(5);
+  });
+
+  it('keeps forbidden verdicts; does not keep invalid tokens or failed reviews', async () => {
+    const h = harness();
+    const other = known(h, OTHER);
+    const invalid = jwt();
+    for (let i = 0; i < 2; i += 1) {
+      await verify(h, other);
+      await verify(h, invalid);
+    }
+    expect(h.reviewed.filter((t) => t === other)).to.have.length(1);
+    expect(h.reviewed.filter((t) => t === invalid)).to.have.length(2);
+    h.failure = new ReviewFailure('the API server answered 500');
+    const token = known(h, OPS_WARDEN);
+    expect(await verify(h, token)).to.deep.equal({ outcome: 'unavailable' });
+    h.failure = undefined;
+    expect(await verify(h, token)).to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+  });
+
+  it('shares one review among concurrent checks with the same uncached token', async () => {
+    const h = harness();
+    const token = known(h, OPS_WARDEN);
+    let release!: () => void;
+    h.gate = new Promise((resolve) => { release = resolve; });
+    const pending = [verify(h, token), verify(h, token), verify(h, token)];
+    release();
+    expect(await Promise.all(pending)).to.deep.equal(Array(3).fill({ outcome: 'allowed', caller: OPS_WARDEN }));
+    expect(h.reviewed).to.have.length(1);
+  });
+
+  it('logs an outage once and the recovery once, never the token, even when the failure echoes it', async () => {
+    const h = harness();
+    const tokens = [known(h, OPS_WARDEN), known(h, OPS_WARDEN)];
+    h.failure = new Error(`connect ECONNREFUSED while sending ${tokens[0]}`);
+    for (const token of tokens) expect(await verify(h, token)).to.deep.equal({ outcome: 'unavailable' });
+    h.failure = undefined;
+    await verify(h, tokens[0]!);
+    await verify(h, known(h, OTHER));
+    const messages = h.logLines.map((line) => JSON.parse(line) as { msg: string; caller?: string });
+    expect(messages.map((m) => m.msg)).to.deep.equal([
+      'TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)',
+      'TokenReview answers again',
+      'caller not in --allowed-callers: refused 403',
+    ]);
+    expect(messages[2]!.caller).to.equal(OTHER);
+    for (const token of h.reviewed) {
+      expect(h.logLines.join('\n')).not.to.include(token);
+      expect(h.logLines.join('\n')).not.to.include(token.split('.')[2]!);
+    }
+  });
+
+  it('reads exp from a JWT payload and nothing from anything else', () => {
+    expect(tokenExpiryMs(jwt(1_900_000_000))).to.equal(1_900_000_000_000);
+    for (const token of [jwt(), 'not-a-jwt', 'a.!!!.c', `a.${Buffer.from('{"exp":"soon"}').toString('base64url')}.c`, `a.${Buffer.from('null').toString('base64url')}.c`]) {
+      expect(tokenExpiryMs(token), token).to.equal(undefined);
+    }
+  });
+});
