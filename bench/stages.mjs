@@ -7,7 +7,7 @@
  *   npm run build && node bench/stages.mjs [--root CHECKOUT] [--size 1000] [--samples 7] [--ops 50000] [--json]
  *
  * Each stage runs `--ops` operations (cycling through the mix) `--samples` times after a warm-up;
- * the median ns per operation is reported, with each stage's share of the sum and, for the
+ * the median CPU time (user + system) per operation is reported, in ns, with each stage's share of the sum and, for the
  * stages the floors also do, the floors' own cost. Stages a profile sees but a loop cannot
  * isolate (Node's HTTP parser and reply, the socket writes) are in the profile (`npm run bench
  * -- --phases profile`); docs/performance.md puts both together. Pinned to one CPU when
@@ -50,6 +50,8 @@ const { decide } = await dist('core/decide.js');
 const { decisionId } = await dist('core/decision-id.js');
 const { sshSignV1 } = await dist('core/policies/ssh-sign-v1.js');
 const { requestIdFor } = await dist('http/request-id.js');
+// The reply body as the check lane writes it (spelled out since this round; JSON.stringify before).
+const { decisionJson = JSON.stringify } = await dist('http/check.js');
 const { createLogger } = await dist('logger.js');
 const { DecisionLog } = await dist('http/decision-log.js');
 const { Metrics } = await dist('metrics.js');
@@ -75,6 +77,8 @@ const floorAnswers = floorBodies.map((body) => floorDecide(actors, body));
 
 // The decision log as deployed: lines written to a pipe a reader drains.
 const pipe = startLogPipe(Number(flags['reader-cpu']));
+/** Lines a write carries under load: the decision log's group bound (8 before this round). */
+const GROUP = DecisionLog.GROUP_SIZE ?? 8;
 const logger = createLogger({ destination: { write: (text) => writeSync(pipe.fd, text) } });
 const decisionLog = new DecisionLog(logger, () => {});
 const metrics = new Metrics('file');
@@ -92,19 +96,19 @@ const stages = [
   ['request validation', (i) => parseCheckRequest(parsed[i]).action.length],
   ['decision (decide, its id included)', (i) => decide(registry, requests[i]).reason.length],
   ['decision id (canonical JSON + SHA-256)', (i) => decisionId('ssh-sign/v1', registry.revision, normalized[i]).length, 'part'],
-  ['decision log: line, chain, queue, write (per line, groups of 8)', (i) => {
+  [`decision log: line, chain, queue, write (per line, groups of ${GROUP})`, (i) => {
     decisionLog.append(records[i], () => {});
     return 1;
   }],
-  ...(chain ? [['chain hash (SHA-256 of the previous chain + a decision line)', (i) => chain.chainOf(chain.CHAIN_START, lines[i % 8]).length, 'part']] : []),
-  ['log write (8-line groups to a drained pipe, per line)', (i) => (i % 8 === 7 ? writeSync(pipe.fd, lineGroup) : 0), 'part'],
+  ...(chain ? [['chain hash (SHA-256 of the previous chain + a decision line)', (i) => chain.chainOf(chain.CHAIN_START, lines[i % GROUP]).length, 'part']] : []),
+  [`log write (${GROUP}-line groups to a drained pipe, per line)`, (i) => (i % GROUP === GROUP - 1 ? writeSync(pipe.fd, lineGroup) : 0), 'part'],
   ['metrics (decision counter, duration histogram, HTTP counter)', (i) => {
     metrics.recordDecision(requests[i].action, decisions[i].allow, decisions[i].reason, 0.0000123);
     metrics.recordHttp('/v1/check', 'POST', 200);
     return 1;
   }],
   ['reply body and header list', (i) => {
-    const json = JSON.stringify(decisions[i]);
+    const json = decisionJson(decisions[i]);
     return ['Content-Type', JSON_CONTENT_TYPE, 'Content-Length', String(Buffer.byteLength(json)), 'X-Request-Id', mix[i].requestId].length + json.length;
   }],
   ['floor: JSON.parse', (i) => (JSON.parse(mix[i].text) === null ? 0 : 1), 'floor'],
@@ -112,19 +116,28 @@ const stages = [
   ['floor: reply body', (i) => JSON.stringify(floorAnswers[i]).length, 'floor'],
 ];
 
-// A group of 8 real decision lines, for the hash and write stages.
+// A group of real decision lines, for the hash and write stages.
 let lineGroup = '';
 {
   const capture = createLogger({ destination: { write: (text) => { lineGroup += text; } } });
-  const log = new DecisionLog(capture, () => {});
-  for (let i = 0; i < 8; i += 1) log.append(records[i], () => {});
+  let commit;
+  const log = new DecisionLog(capture, (run) => { commit = run; });
+  for (let i = 0; i < GROUP - 1; i += 1) log.append(records[i], () => {});
+  commit();
+  log.append(records[GROUP], () => {});
+  commit();
 }
 const lines = lineGroup.split('\n').filter(Boolean);
 
+/**
+ * CPU time (user + system) per operation: a write that waits for the pipe's reader, or a
+ * moment the machine gives another process, is not counted as the stage's cost.
+ */
 function time(fn, ops) {
-  const start = process.hrtime.bigint();
+  const start = process.cpuUsage();
   for (let k = 0; k < ops; k += 1) sink += fn(k % n);
-  return Number(process.hrtime.bigint() - start) / ops;
+  const used = process.cpuUsage(start);
+  return ((used.user + used.system) * 1000) / ops;
 }
 
 const ops = Number(flags.ops);
@@ -147,7 +160,8 @@ if (flags.json) {
   console.log(`${'stage'.padEnd(66)} ${'ns/op'.padStart(8)} ${'range'.padStart(15)} ${'share'.padStart(6)}`);
   for (const r of rows) {
     const counted = flexRows.includes(r);
-    console.log(`${r.stage.padEnd(66)} ${r.ns_per_op.toFixed(0).padStart(8)} ${`${r.min_ns.toFixed(0)}-${r.max_ns.toFixed(0)}`.padStart(15)} ${counted ? `${((100 * r.ns_per_op) / sum).toFixed(1)} %`.padStart(6) : '(part)'.padStart(6)}`);
+    const share = counted ? `${((100 * r.ns_per_op) / sum).toFixed(1)} %` : r.kind === 'part' ? '(part)' : '';
+    console.log(`${r.stage.padEnd(66)} ${r.ns_per_op.toFixed(0).padStart(8)} ${`${r.min_ns.toFixed(0)}-${r.max_ns.toFixed(0)}`.padStart(15)} ${share.padStart(6)}`);
   }
   console.log(`${'sum of the flex-auth stages above (share column; "(part)": inside another)'.padEnd(66)} ${sum.toFixed(0).padStart(8)}`);
   const floor = rows.filter((r) => r.kind === 'floor').reduce((s, r) => s + r.ns_per_op, 0);
