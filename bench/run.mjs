@@ -536,11 +536,11 @@ async function phaseProfile() {
   const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).pop();
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
   // Only the measurement window: start-up, the registry load and the warm-up are left out.
-  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, window);
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, { ...window, requests: r.requests });
   delete r.buckets;
   results.profile = {
     size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
-    command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs}`,
+    command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs} --requests ${r.requests}`,
   };
   writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
   log(`profile n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results.profile.text}`);
