@@ -190,6 +190,7 @@ const results = {
   scale: [],
   reload: null,
   profile: null,
+  profile_base: null,
   overhead: null,
   goals: [],
 };
@@ -515,13 +516,13 @@ async function phaseReload() {
 // ------------------------------------------------------------------------------------------
 // Phase: CPU profile of flex-auth serve under the mix.
 
-async function phaseProfile() {
+async function phaseProfile(target) {
   const size = num('profile-size');
   const data = ensureData({ cacheDir: CACHE, root: FLEX_ROOT, size, log });
-  const dir = path.join(RESULTS, 'profiles', stamp);
+  const dir = path.join(RESULTS, 'profiles', `${stamp}-${target}`);
   mkdirSync(dir, { recursive: true });
   const spawnedAt = Date.now();
-  const server = await startTarget('flex-auth', data, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
+  const server = await startTarget(target, data, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
   const mix = mixFor('flex-auth', data);
   let r;
   const window = {};
@@ -538,12 +539,13 @@ async function phaseProfile() {
   // Only the measurement window: start-up, the registry load and the warm-up are left out.
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, { ...window, requests: r.requests });
   delete r.buckets;
-  results.profile = {
-    size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
+  const key = target === 'flex-auth' ? 'profile' : 'profile_base';
+  results[key] = {
+    target, size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
     command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs} --requests ${r.requests}`,
   };
-  writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
-  log(`profile n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results.profile.text}`);
+  if (target === 'flex-auth') writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
+  log(`profile of ${target} n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results[key].text}`);
   save();
 }
 
@@ -584,7 +586,10 @@ try {
   if (phases.includes('checks')) await phaseChecks(dataBySize);
   if (phases.includes('scale')) await phaseScale(dataBySize);
   if (phases.includes('reload')) await phaseReload();
-  if (phases.includes('profile')) await phaseProfile();
+  if (phases.includes('profile')) {
+    // With --base-root, the base build is profiled the same way: a before/after breakdown.
+    for (const target of BASE_ROOT ? ['flex-auth-base', 'flex-auth'] : ['flex-auth']) await phaseProfile(target);
+  }
   if (phases.includes('overhead')) await phaseOverhead();
   results.complete = true;
 } finally {

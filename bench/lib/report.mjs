@@ -228,11 +228,12 @@ export function renderMarkdown(results) {
     L.push('');
   }
 
-  if (results.profile) {
-    L.push(`## CPU profile of flex-auth serve (${fmt(results.profile.size)} actors, ${results.profile.duration_s} s at ${s.connections} connections, ${fmt(results.profile.run.rps)} req/s while profiling)`);
+  for (const profile of [results.profile_base, results.profile]) {
+    if (!profile) continue;
+    L.push(`## CPU profile of ${TARGET_LABEL[profile.target ?? 'flex-auth']} (${fmt(profile.size)} actors, ${profile.duration_s} s at ${s.connections} connections, ${fmt(profile.run.rps)} req/s while profiling)`);
     L.push('');
     L.push('```');
-    L.push(results.profile.text);
+    L.push(profile.text);
     L.push('```');
     L.push('');
   }
