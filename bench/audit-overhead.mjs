@@ -5,8 +5,11 @@
  * writing its decision lines as deployed, to its stdout, a pipe that another process drains
  * (`cat`, on --reader-cpu), in three or four variants:
  *
- *   plain         another checkout's build without the chain (--base-root, e.g. 69f5de8, before it)
+ *   plain         another checkout's build without the chain (--base-root, e.g. 69f5de8, before it):
+ *                 shorter lines (no seq, log_id, chain, caller, grant), and whatever else differs
  *   chain-before  optional (--before-root): another build with the chain, e.g. this one before a change
+ *   unchained     this build with the chain's SHA-256 replaced by a constant: the same lines, bytes
+ *                 and writes, no hashing; what `chain` costs is chain / unchained
  *   chain         this build: chained lines, no checkpoints
  *   checkpoints   this build with an audit key: a checkpoint every 1,000 decisions
  *
@@ -21,6 +24,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,7 +38,23 @@ const KEY = Buffer.from('bench-audit-key-0123456789abcdef');
 // ---------------------------------------------------------------------------------------------
 // Child: one app.
 
+/**
+ * The `unchained` variant: crypto's one-shot `hash` answers a chain's input (64 hex digits of
+ * the previous chain, then the line, which opens with `{`) with a constant, and hashes
+ * everything else (decision ids) as before; `syncBuiltinESMExports` makes the modules that
+ * imported `hash` see the replacement.
+ */
+function unchain() {
+  const crypto = createRequire(import.meta.url)('node:crypto');
+  const real = crypto.hash;
+  const constant = 'f'.repeat(64);
+  crypto.hash = (algorithm, data, encoding) =>
+    (typeof data === 'string' && data.length > 64 && data.charCodeAt(64) === 0x7b && data.charCodeAt(0) !== 0x7b ? constant : real(algorithm, data, encoding));
+  syncBuiltinESMExports();
+}
+
 async function serve(variant, root) {
+  if (variant === 'unchained') unchain();
   const dist = path.join(root, 'dist', 'src');
   const { createApp } = await import(path.join(dist, 'http', 'app.js'));
   const { createLogger } = await import(path.join(dist, 'logger.js'));
@@ -97,7 +117,7 @@ async function main() {
   const autocannon = await importAutocannon();
   const requests = readdirSync(REQUESTS).filter((f) => f.endsWith('.json')).sort()
     .map((f) => ({ method: 'POST', path: '/v1/check', headers: { 'content-type': 'application/json' }, body: readFileSync(path.join(REQUESTS, f), 'utf8') }));
-  const roots = { plain: path.resolve(values['base-root']), ...(values['before-root'] ? { 'chain-before': path.resolve(values['before-root']) } : {}), chain: HERE, checkpoints: HERE };
+  const roots = { plain: path.resolve(values['base-root']), ...(values['before-root'] ? { 'chain-before': path.resolve(values['before-root']) } : {}), unchained: HERE, chain: HERE, checkpoints: HERE };
   const variants = Object.keys(roots);
   const servers = {};
   for (const variant of variants) servers[variant] = await startChild(variant, roots[variant], values['server-cpu'], values['reader-cpu']);
@@ -123,7 +143,8 @@ async function main() {
     const cpu = Object.fromEntries(variants.map((v) => [v, median(results[v].map((r) => r.cpu))]));
     for (const variant of variants) {
       console.log(`${variant}: median ${rps[variant].toFixed(0)} req/s, ${cpu[variant].toFixed(2)} us CPU/req; ` +
-        `throughput ratio to plain ${(rps[variant] / rps.plain).toFixed(3)}, CPU/req ratio ${(cpu[variant] / cpu.plain).toFixed(3)}`);
+        `throughput ratio to plain ${(rps[variant] / rps.plain).toFixed(3)}, CPU/req ratio ${(cpu[variant] / cpu.plain).toFixed(3)}; ` +
+        `to unchained: throughput ${(rps[variant] / rps.unchained).toFixed(3)}, CPU/req ${(cpu[variant] / cpu.unchained).toFixed(3)}`);
     }
   } finally {
     for (const { child, pipe } of Object.values(servers)) {

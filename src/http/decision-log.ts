@@ -40,7 +40,7 @@ function quoteOrNull(value: string | undefined): string {
  * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
  * and this runs on every check. A property test checks the line against the one pino writes.
  */
-export function decisionFields({ requestId, request, decision, durationMs, caller, warnings }: DecisionRecord): string {
+function decisionFields({ requestId, request, decision, durationMs, caller, warnings }: DecisionRecord): string {
   const { resource } = request;
   const metadata = request.context.metadata;
   const keys = metadata ? `,"metadata_keys":${JSON.stringify(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
