@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jsonString as quote } from '../core/canonical-json.js';
 import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
-import { jsonString as quote } from '../core/canonical-json.js';
 import { InvalidRequestError } from '../core/errors.js';
 import type { CheckRequest } from '../core/types.js';
 import { ANONYMOUS, authenticate } from './auth.js';
