@@ -6,8 +6,10 @@
  * Phases (--phases, default checks,scale,profile; `all` adds reload and overhead):
  *   checks    POST /v1/check throughput, latency and server CPU per request at 32 connections,
  *             for every target at every registry size, all servers up at once, in interleaved
- *             rounds in rotated order; every answer checked against its expected allow/deny
- *             (and reason, where the target gives one)
+ *             rounds in rotated order; every answer of the mix checked against its expected
+ *             allow/deny (and reason, where the target gives one) in a sweep before and after
+ *             the rounds, and in every window too with --check-windows (which makes wrk the
+ *             bottleneck on two CPUs)
  *   scale     load + validate + compile of each registry size in a fresh process (median of a
  *             few), next to flex-auth's start-up time, RSS and throughput from `checks`
  *   reload    a 10,000-actor registry replaced (rename-save) twice under load; answers per 100 ms
@@ -62,12 +64,13 @@ const { values: flags } = parseArgs({
     'base-root': { type: 'string' },
     'no-install': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    'check-windows': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
-  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--flex-root DIR] [--base-root DIR] [--no-install] [--no-build]`);
+  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--flex-root DIR] [--base-root DIR] [--check-windows] [--no-install] [--no-build]`);
   process.exit(0);
 }
 
@@ -301,7 +304,7 @@ async function sweep(server, mix) {
 async function measure(server, mix, seconds, extra = {}) {
   const before = cpuMicros(server.pid);
   const cpusBefore = cpuTimes();
-  const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, ...extra });
+  const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, check: flags['check-windows'], ...extra });
   const cpu = cpuMicros(server.pid) - before;
   const busy = cpuBusy(cpusBefore, cpuTimes());
   return {
@@ -363,6 +366,14 @@ async function phaseChecks(dataBySize) {
       }
     }
     for (const server of servers.values()) server.entry.after_runs = memory(server.pid);
+    // The whole mix again, from servers that have answered every round: still the expected answers.
+    for (const size of sizes) {
+      for (const target of targets) {
+        const s = await sweep(servers.get(key(target, size)), mixFor(target, dataBySize.get(size)));
+        results.checks.sweeps.push({ target, size, after_rounds: true, ...s });
+        log(`sweep after the rounds ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.non200} non-200`);
+      }
+    }
   } finally {
     await Promise.all([...servers.values()].map((s) => stopTarget(s)));
   }
@@ -469,7 +480,7 @@ async function phaseReload() {
     const swapDelays = [windowS * 1000 * 0.3, windowS * 1000 * 0.65];
     const texts = [readFileSync(data.registryB), readFileSync(data.registryA)];
     const wrkStarted = Date.now();
-    const run = measure(server, mix, windowS, { bucketMs });
+    const run = measure(server, mix, windowS, { bucketMs, check: true });
     const swapping = swapDelays.map((delay, i) => new Promise((resolve) => setTimeout(() => {
       const at = Date.now();
       writeFileSync(`${registryFile}.tmp`, texts[i]);
