@@ -3,19 +3,26 @@
  * flex-auth benchmark suite: one command, `npm run bench` (from the repository root), or
  * `node bench/run.mjs [flags]`.
  *
- * Phases (--phases, default all):
- *   checks    POST /v1/check throughput and latency at 32 connections, for every target at every
- *             registry size, in interleaved rounds; every answer checked against its expected
- *             allow/deny (and reason, where the target gives one)
+ * Phases (--phases, default checks,scale,profile; `all` adds reload and overhead):
+ *   checks    POST /v1/check throughput, latency and server CPU per request at 32 connections,
+ *             for every target at every registry size, all servers up at once, in interleaved
+ *             rounds in rotated order; every answer of the mix checked against its expected
+ *             allow/deny (and reason, where the target gives one) in a sweep before and after
+ *             the rounds, and in every window too with --check-windows (which makes wrk the
+ *             bottleneck on two CPUs)
  *   scale     load + validate + compile of each registry size in a fresh process (median of a
  *             few), next to flex-auth's start-up time, RSS and throughput from `checks`
  *   reload    a 10,000-actor registry replaced (rename-save) twice under load; answers per 100 ms
  *   profile   a CPU profile of flex-auth serve under the same load, and its top functions
  *   overhead  bench/metrics-overhead.mjs (what metrics cost), with the same pinning
  *
- * Targets (--targets): flex-auth (serve as shipped), node-http and koa (the floors), cerbos.
- * Servers run on CPU 0 (taskset -c 0), wrk and this runner on CPU 1. Results go to
- * bench/results/latest.{json,md} for a full default run, else to bench/results/runs/.
+ * Targets (--targets, default auto: flex-auth, node-http, koa, and cerbos when its binary is
+ * installed): flex-auth (serve as deployed: its stdout is a pipe that a reader process drains),
+ * node-http and koa (the floors), cerbos (installed on demand: `--targets ...,cerbos`).
+ * --base-root DIR adds flex-auth-base, another checkout's build served the same way, so a
+ * before/after comparison is one interleaved run.
+ * Servers run on CPU 0 (taskset -c 0), wrk, the log pipe's reader and this runner on CPU 1.
+ * Results go to bench/results/latest.{json,md} for a full default run, else to bench/results/runs/.
  *
  * Quick re-runs:
  *   npm run bench -- --targets flex-auth,node-http --sizes 10,100000 --duration 10 --phases checks
@@ -38,13 +45,13 @@ const RESULTS = path.join(BENCH, 'results');
 // commit, say), so a run is not disturbed by rebuilds of this tree's dist/ and builds compare.
 let FLEX_ROOT = ROOT;
 let CLI = path.join(ROOT, 'dist', 'src', 'cli', 'index.js');
-const ALL_TARGETS = ['flex-auth', 'node-http', 'koa', 'cerbos'];
-const ALL_SIZES = [10, 1000, 10000, 100000];
+const ALL_TARGETS = ['flex-auth', 'flex-auth-base', 'node-http', 'koa', 'cerbos'];
 const ALL_PHASES = ['checks', 'scale', 'reload', 'profile', 'overhead'];
+const CERBOS_BIN = path.join(BENCH, 'node_modules', '@cerbos', 'cerbos-linux-x64', 'cerbos-linux-x64');
 
 const DEFAULTS = {
-  targets: ALL_TARGETS.join(','), sizes: ALL_SIZES.join(','), phases: ALL_PHASES.join(','),
-  duration: '6', warmup: '2', rounds: '3', connections: '32',
+  targets: 'auto', sizes: '10,1000,100000', phases: 'checks,scale,profile',
+  duration: '5', warmup: '1', rounds: '4', connections: '32',
   'reload-size': '10000', 'reload-window': '16', 'profile-size': '1000', 'profile-duration': '10',
   'overhead-rounds': '6', 'cerbos-log-level': 'warn', 'server-cpu': '0', 'client-cpu': '1',
 };
@@ -54,25 +61,32 @@ const { values: flags } = parseArgs({
     ...Object.fromEntries(Object.entries(DEFAULTS).map(([k, v]) => [k, { type: 'string', default: v }])),
     out: { type: 'string' },
     'flex-root': { type: 'string' },
+    'base-root': { type: 'string' },
     'no-install': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    'check-windows': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
-  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--no-install] [--no-build]`);
+  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--flex-root DIR] [--base-root DIR] [--check-windows] [--no-install] [--no-build]`);
   process.exit(0);
 }
 
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const targets = list(flags.targets);
+// auto: Cerbos only when its ~100 MB binary is already installed, so the default run downloads nothing big.
+const targets = flags.targets === 'auto'
+  ? ['flex-auth', ...(flags['base-root'] ? ['flex-auth-base'] : []), 'node-http', 'koa', ...(existsSync(CERBOS_BIN) ? ['cerbos'] : [])]
+  : list(flags.targets);
 const sizes = list(flags.sizes).map(Number);
 const phases = list(flags.phases).flatMap((p) => (p === 'all' ? ALL_PHASES : [p]));
 for (const t of targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t} (known: ${ALL_TARGETS.join(', ')})`);
 for (const p of phases) if (!ALL_PHASES.includes(p)) throw new Error(`unknown phase ${p} (known: ${ALL_PHASES.join(', ')})`);
 for (const s of sizes) if (!Number.isInteger(s) || s < 10) throw new Error(`sizes are whole numbers of actors, at least 10 (got ${s})`);
+if (targets.includes('flex-auth-base') && !flags['base-root']) throw new Error('target flex-auth-base needs --base-root DIR (a built checkout to compare with)');
 const num = (k) => Number(flags[k]);
+const BASE_ROOT = flags['base-root'] ? path.resolve(flags['base-root']) : null;
 if (flags['flex-root']) {
   FLEX_ROOT = path.resolve(flags['flex-root']);
   CLI = path.join(FLEX_ROOT, 'dist', 'src', 'cli', 'index.js');
@@ -94,8 +108,10 @@ function install() {
   if (!existsSync(path.join(FLEX_ROOT, 'node_modules'))) sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: FLEX_ROOT });
   if (!flags['no-build']) sh('npm', ['run', 'build', '--silent'], { cwd: FLEX_ROOT });
   const marker = path.join(BENCH, 'node_modules', '.package-lock.json');
-  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(path.join(BENCH, 'package-lock.json')).mtimeMs) {
-    sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: BENCH });
+  const wantCerbos = targets.includes('cerbos');
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(path.join(BENCH, 'package-lock.json')).mtimeMs || (wantCerbos && !existsSync(CERBOS_BIN))) {
+    // Cerbos is an optional dependency: fetched only for a run that measures it.
+    sh('npm', ['ci', '--no-audit', '--no-fund', ...(wantCerbos ? [] : ['--omit=optional'])], { cwd: BENCH });
   }
   if (spawnSync('wrk', ['-v']).error) {
     const root = process.getuid?.() === 0;
@@ -109,7 +125,7 @@ if (!flags['no-install']) install();
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
-const { cpuBusy, cpuCount, cpuMicros, cpuTimes, freePort, hasTaskset, killAll, memory, pinSelf, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
+const { cpuBusy, cpuCount, cpuMicros, cpuTimes, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
 const { median, min, max, rotate } = await import('./lib/stats.mjs');
@@ -129,14 +145,14 @@ const CLIENT_CPU = pinned ? num('client-cpu') : null;
 if (pinned) pinSelf(CLIENT_CPU);
 else log(`WARNING: ${cpus} CPU(s)${hasTaskset() ? '' : ', no taskset'}: servers and load are NOT pinned apart; figures are not comparable with pinned runs`);
 
-const CERBOS_BIN = path.join(BENCH, 'node_modules', '@cerbos', 'cerbos-linux-x64', 'cerbos-linux-x64');
 const LOGS = path.join(CACHE, 'logs');
 mkdirSync(LOGS, { recursive: true });
 
 function gitInfo() {
   const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() || null;
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'package-lock.json'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
-  return { commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT };
+  const base = BASE_ROOT && spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BASE_ROOT, encoding: 'utf8' }).stdout.trim();
+  return { commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null } : {}) };
 }
 
 function machine() {
@@ -170,12 +186,14 @@ const results = {
     targets, sizes, phases, duration_s: num('duration'), warmup_s: num('warmup'), rounds: num('rounds'), connections: num('connections'),
     reload_size: num('reload-size'), reload_window_s: num('reload-window'), profile_size: num('profile-size'),
     profile_duration_s: num('profile-duration'), cerbos_log_level: flags['cerbos-log-level'], full_default_run: isDefaultRun,
+    flex_stdout: 'a pipe drained by a reader process (cat, on the load CPU)',
   },
   data: {},
   checks: { servers: [], sweeps: [], runs: [] },
   scale: [],
   reload: null,
   profile: null,
+  profile_base: null,
   overhead: null,
   goals: [],
 };
@@ -203,12 +221,18 @@ async function startTarget(target, data, extra = {}) {
   rmSync(stderrFile, { force: true });
   let child;
   let readyPath;
-  if (target === 'flex-auth') {
+  let pipe = null;
+  if (target === 'flex-auth' || target === 'flex-auth-base') {
+    // As deployed: stdout (the decision log) is a pipe drained by another process, unless the
+    // caller needs the lines back (the reload phase reads its log).
+    pipe = extra.stdoutFile ? null : startLogPipe(CLIENT_CPU);
+    const root = target === 'flex-auth' ? FLEX_ROOT : BASE_ROOT;
     child = startPinned({
       cpu: SERVER_CPU, command: process.execPath,
-      args: [...(extra.nodeArgs ?? []), CLI, 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
-      cwd: FLEX_ROOT, stdoutFile: extra.stdoutFile ?? '/dev/null', stderrFile,
+      args: [...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
+      cwd: root, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
     });
+    pipe?.close();
     readyPath = '/readyz';
   } else if (target === 'node-http' || target === 'koa') {
     child = startPinned({
@@ -230,7 +254,12 @@ async function startTarget(target, data, extra = {}) {
   }
   const url = `http://127.0.0.1:${port}`;
   const readySeconds = await waitReady(child, `${url}${readyPath}`);
-  return { target, name, child, pid: child.pid, url, readySeconds };
+  return { target, name, child, pipe, pid: child.pid, url, readySeconds };
+}
+
+async function stopTarget(server, graceMs) {
+  await stop(server.child, graceMs);
+  server.pipe?.stop();
 }
 
 /** Every request of the mix once (16 at a time): the answers must be the expected ones. */
@@ -275,7 +304,7 @@ async function sweep(server, mix) {
 async function measure(server, mix, seconds, extra = {}) {
   const before = cpuMicros(server.pid);
   const cpusBefore = cpuTimes();
-  const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, ...extra });
+  const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, check: flags['check-windows'], ...extra });
   const cpu = cpuMicros(server.pid) - before;
   const busy = cpuBusy(cpusBefore, cpuTimes());
   return {
@@ -337,8 +366,16 @@ async function phaseChecks(dataBySize) {
       }
     }
     for (const server of servers.values()) server.entry.after_runs = memory(server.pid);
+    // The whole mix again, from servers that have answered every round: still the expected answers.
+    for (const size of sizes) {
+      for (const target of targets) {
+        const s = await sweep(servers.get(key(target, size)), mixFor(target, dataBySize.get(size)));
+        results.checks.sweeps.push({ target, size, after_rounds: true, ...s });
+        log(`sweep after the rounds ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.non200} non-200`);
+      }
+    }
   } finally {
-    await Promise.all([...servers.values()].map((s) => stop(s.child)));
+    await Promise.all([...servers.values()].map((s) => stopTarget(s)));
   }
   save();
 }
@@ -443,7 +480,7 @@ async function phaseReload() {
     const swapDelays = [windowS * 1000 * 0.3, windowS * 1000 * 0.65];
     const texts = [readFileSync(data.registryB), readFileSync(data.registryA)];
     const wrkStarted = Date.now();
-    const run = measure(server, mix, windowS, { bucketMs });
+    const run = measure(server, mix, windowS, { bucketMs, check: true });
     const swapping = swapDelays.map((delay, i) => new Promise((resolve) => setTimeout(() => {
       const at = Date.now();
       writeFileSync(`${registryFile}.tmp`, texts[i]);
@@ -481,7 +518,7 @@ async function phaseReload() {
     };
     log(`reload n=${size}: ${r.rps.toFixed(0)} req/s over ${windowS} s, ${r.failed} wrong/failed; ` + dips.map((d) => `swap to ${d.to}: reload logged after ${d.reload_logged_after_ms} ms, dip ${d.dip_ms} ms, below 80 % for ${d.below_threshold_ms} ms in 4 s (longest ${d.longest_below_ms} ms, lowest ${(100 * (d.lowest_ratio ?? 0)).toFixed(0)} %)`).join('; '));
   } finally {
-    await stop(server.child);
+    await stopTarget(server);
     rmSync(stdoutFile, { force: true });
   }
   save();
@@ -490,13 +527,13 @@ async function phaseReload() {
 // ------------------------------------------------------------------------------------------
 // Phase: CPU profile of flex-auth serve under the mix.
 
-async function phaseProfile() {
+async function phaseProfile(target) {
   const size = num('profile-size');
   const data = ensureData({ cacheDir: CACHE, root: FLEX_ROOT, size, log });
-  const dir = path.join(RESULTS, 'profiles', stamp);
+  const dir = path.join(RESULTS, 'profiles', `${stamp}-${target}`);
   mkdirSync(dir, { recursive: true });
   const spawnedAt = Date.now();
-  const server = await startTarget('flex-auth', data, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
+  const server = await startTarget(target, data, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=500'] });
   const mix = mixFor('flex-auth', data);
   let r;
   const window = {};
@@ -506,19 +543,20 @@ async function phaseProfile() {
     r = await measure(server, mix, num('profile-duration'));
     window.toMs = Date.now() - spawnedAt;
   } finally {
-    await stop(server.child, 30_000);
+    await stopTarget(server, 30_000);
   }
   const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).pop();
   if (!file) throw new Error(`no .cpuprofile in ${dir}`);
   // Only the measurement window: start-up, the registry load and the warm-up are left out.
-  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, window);
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, { ...window, requests: r.requests });
   delete r.buckets;
-  results.profile = {
-    size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
-    command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs}`,
+  const key = target === 'flex-auth' ? 'profile' : 'profile_base';
+  results[key] = {
+    target, size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
+    command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs} --requests ${r.requests}`,
   };
-  writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
-  log(`profile n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results.profile.text}`);
+  if (target === 'flex-auth') writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
+  log(`profile of ${target} n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results[key].text}`);
   save();
 }
 
@@ -559,7 +597,10 @@ try {
   if (phases.includes('checks')) await phaseChecks(dataBySize);
   if (phases.includes('scale')) await phaseScale(dataBySize);
   if (phases.includes('reload')) await phaseReload();
-  if (phases.includes('profile')) await phaseProfile();
+  if (phases.includes('profile')) {
+    // With --base-root, the base build is profiled the same way: a before/after breakdown.
+    for (const target of BASE_ROOT ? ['flex-auth-base', 'flex-auth'] : ['flex-auth']) await phaseProfile(target);
+  }
   if (phases.includes('overhead')) await phaseOverhead();
   results.complete = true;
 } finally {

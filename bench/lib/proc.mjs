@@ -1,7 +1,9 @@
 /** Child processes for the benchmark: pinned servers, readiness, /proc figures, clean-up. */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, readFileSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const children = new Set();
 
@@ -32,17 +34,51 @@ export function freePort() {
 }
 
 /**
- * Starts `command args` on `cpu` (taskset -c, which execs, so the pid is the program's own).
- * stdout goes to `stdoutFile` (/dev/null by default), stderr to `stderrFile`.
+ * A log pipe as deployed: a FIFO whose reader (`cat`, pinned to `cpu`, its output discarded)
+ * drains it, as a container runtime drains a container's stdout. `fd` is the write end, to
+ * hand to a server as its stdout; `close()` closes this process's copy of it once handed over.
+ * The reader exits when the last writer closes; `stop()` ends it earlier.
  */
-export function startPinned({ cpu, command, args, cwd, env, stdoutFile = '/dev/null', stderrFile = '/dev/null' }) {
-  const out = openSync(stdoutFile, 'a');
+export function startLogPipe(cpu) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flex-auth-bench-pipe-'));
+  const fifo = path.join(dir, 'stdout');
+  const made = spawnSync('mkfifo', [fifo]);
+  if (made.status !== 0) throw new Error(`mkfifo ${fifo} failed: ${made.stderr}`);
+  const pinned = cpu !== undefined && cpu !== null;
+  const reader = spawn(pinned ? 'taskset' : 'cat', pinned ? ['-c', String(cpu), 'cat', fifo] : [fifo], { stdio: ['ignore', 'ignore', 'inherit'] });
+  children.add(reader);
+  reader.once('exit', () => children.delete(reader));
+  // Blocks until the reader opens its end (a moment: it was just spawned).
+  const fd = openSync(fifo, 'w');
+  rmSync(dir, { recursive: true, force: true });
+  let open = true;
+  return {
+    fd,
+    reader,
+    close() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+    stop() {
+      this.close();
+      if (reader.exitCode === null && reader.signalCode === null) reader.kill('SIGTERM');
+    },
+  };
+}
+
+/**
+ * Starts `command args` on `cpu` (taskset -c, which execs, so the pid is the program's own).
+ * stdout goes to `stdoutFd` when given (a log pipe's write end), else to `stdoutFile`
+ * (/dev/null by default); stderr to `stderrFile`.
+ */
+export function startPinned({ cpu, command, args, cwd, env, stdoutFd, stdoutFile = '/dev/null', stderrFile = '/dev/null' }) {
+  const out = stdoutFd ?? openSync(stdoutFile, 'a');
   const err = openSync(stderrFile, 'a');
   const useTaskset = cpu !== undefined && cpu !== null;
   const child = spawn(useTaskset ? 'taskset' : command, useTaskset ? ['-c', String(cpu), command, ...args] : args, {
     cwd, env: { ...process.env, ...env }, stdio: ['ignore', out, err],
   });
-  closeSync(out);
+  if (stdoutFd === undefined) closeSync(out);
   closeSync(err);
   children.add(child);
   child.exitInfo = null;
@@ -147,11 +183,12 @@ export function cpuBusy(before, after) {
  * `serverCpu` when given (taskset execs the program, so the IPC channel still reaches the server
  * process itself). The child sends its port once listening, and its CPU usage when asked.
  * One process per variant, so that neither's garbage or JIT state touches the other's runs.
+ * `stdout`: where the child's stdout goes (a log pipe's fd, say); the parent's by default.
  */
-export async function startBenchChild(script, args, variant, serverCpu) {
+export async function startBenchChild(script, args, variant, serverCpu, stdout = 'inherit') {
   const argv = [process.execPath, script, ...args];
   const [command, ...rest] = serverCpu === undefined ? argv : ['taskset', '-c', serverCpu, ...argv];
-  const child = spawn(command, rest, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn(command, rest, { stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bench server (${variant}) did not start within 15 s`)), 15_000);
     child.once('message', (message) => {

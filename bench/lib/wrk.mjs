@@ -13,7 +13,9 @@ export function wrkVersion() {
 
 /**
  * @param {{ url: string, tsv: string, mode: 'flex'|'cerbos', reasons: boolean, seconds: number,
- *           connections: number, cpu?: number, bucketMs?: number, timeoutS?: number }} o
+ *           connections: number, cpu?: number, bucketMs?: number, timeoutS?: number, check?: boolean }} o
+ * `check` (default true): every answer is checked (and counted per bucket) by mix.lua's response
+ * hook; false: no hook, only wrk's own errors and statuses >= 400.
  */
 export function runWrk(o) {
   const args = [
@@ -23,7 +25,8 @@ export function runWrk(o) {
   const command = o.cpu === undefined || o.cpu === null ? 'wrk' : 'taskset';
   const full = command === 'wrk' ? args : ['-c', String(o.cpu), 'wrk', ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command, full, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const check = o.check ?? true;
+    const child = spawn(command, full, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_WRK_CHECK: check ? '1' : '0' } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -42,8 +45,10 @@ export function runWrk(o) {
         ...r,
         seconds,
         rps: r.requests / seconds,
-        // Every way an answer can be missing or wrong; wrk counts status >= 400 in errors.status too.
-        failed: e.connect + e.read + e.write + e.timeout + r.non200 + r.mismatches + r.reason_mismatches + r.unmatched,
+        answers_checked: check,
+        // Every way an answer can be missing or wrong; wrk counts status >= 400 in errors.status too,
+        // the hook every status but 200 in non200.
+        failed: e.connect + e.read + e.write + e.timeout + (check ? r.non200 : e.status) + r.mismatches + r.reason_mismatches + r.unmatched,
       });
     });
   });

@@ -1,0 +1,50 @@
+/**
+ * The check lane writes a decision's reply body by hand (`decisionJson`, src/http/check.ts).
+ * Twin property test against the simple reference, `JSON.stringify`: for decisions `decide`
+ * makes from well-formed requests over the production example registry (allows and every
+ * denial, with and without `?explain`), and for the fail-closed refusals with any message.
+ */
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { parseCheckRequest } from '../../../src/core/check-request.js';
+import { decide } from '../../../src/core/decide.js';
+import { decisionJson } from '../../../src/http/check.js';
+import { loadRegistry } from '../../../src/registry/load.js';
+import { PRODUCTION_TEXT, wellFormed } from '../../helpers/request-arbitraries.js';
+
+const registry = loadRegistry(PRODUCTION_TEXT);
+
+describe('decisionJson: the reply body of a check', () => {
+  it('is JSON.stringify of the decision, for decisions made by decide (with and without explain)', () => {
+    const reasons = new Set<string>();
+    fc.assert(fc.property(wellFormed, fc.boolean(), (body, explain) => {
+      let request;
+      try {
+        request = parseCheckRequest(body);
+      } catch {
+        return; // a body the contract rejects is answered 400, never with a decision
+      }
+      const decision = decide(registry, request, { explain });
+      reasons.add(decision.reason);
+      expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
+    }), { numRuns: 500 });
+    // The generator reached allows and denials alike.
+    expect(reasons).to.include('allowed');
+    expect([...reasons].some((reason) => reason !== 'allowed')).to.equal(true);
+  });
+
+  it('is JSON.stringify of a fail-closed refusal, whatever its message holds', () => {
+    fc.assert(fc.property(fc.constantFrom('registry_unavailable', 'registry_stale'), fc.string({ unit: 'binary' }), (reason, message) => {
+      const refusal = { allow: false, reason, message };
+      expect(decisionJson(refusal)).to.equal(JSON.stringify(refusal));
+    }));
+  });
+
+  it('quotes any principal and id as JSON.stringify does (quotes, backslashes, control and non-ASCII characters)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 20 });
+    fc.assert(fc.property(text, text, fc.array(text, { minLength: 1, maxLength: 4 }), fc.nat(), (id, revision, principals, ttl) => {
+      const decision = { allow: true, reason: 'allowed', decision_id: id, registry_revision: revision, policy: 'ssh-sign/v1', grant: { ttl_seconds: ttl, principals } };
+      expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
+    }));
+  });
+});
