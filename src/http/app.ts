@@ -3,7 +3,6 @@ import Koa from 'koa';
 import type { Context, Middleware, Next } from 'koa';
 import { Router } from '@koa/router';
 import type { Metrics } from '../metrics.js';
-import { CallerGate } from './auth.js';
 import { authzenRoutes, METADATA_PATH, metadataHandler } from './authzen/routes.js';
 import { CHECK_PATH, checkLane, decisionLane } from './check.js';
 import type { DecisionLane } from './check.js';
@@ -67,29 +66,14 @@ export function routedApp(deps: AppDeps, routes: Record<string, Middleware>, pos
   return app;
 }
 
-/** An AuthZEN route behind the gate: the handler runs once the caller's token is verified. */
-function gated(gate: CallerGate, handler: Middleware): Middleware {
-  return (ctx, next) => new Promise<void>((resolve, reject) => {
-    gate.admit(ctx.get('Authorization') || undefined, () => {
-      try {
-        resolve(handler(ctx, next) as Promise<void>);
-      } catch (error) {
-        reject(error as Error);
-      }
-    });
-  });
-}
-
 /** Koa serves everything but /v1/check: health, readiness, the registry summary, metrics, AuthZEN, and every refusal by route or method. */
-function statusApp(deps: AppDeps, lane: DecisionLane, gate: CallerGate | undefined): Koa {
+function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
   const routes: Record<string, Middleware> = {
     ...(deps.diagnosticPort ? {} : diagnosticRoutes(deps)),
     '/v1/registry': registryHandler(deps),
     [METADATA_PATH]: metadataHandler(),
   };
-  const postRoutes = authzenRoutes(deps, lane);
-  if (gate) for (const [path, handler] of Object.entries(postRoutes)) postRoutes[path] = gated(gate, handler);
-  return routedApp(deps, routes, postRoutes, [CHECK_PATH]);
+  return routedApp(deps, routes, authzenRoutes(deps, lane), [CHECK_PATH]);
 }
 
 /** The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form (`http://host/v1/check`). */
@@ -106,16 +90,11 @@ function pathOf(target: string): string {
  * Koa. It never listens, so tests can serve it on any port in-process.
  */
 export function createApp(deps: AppDeps): RequestListener {
-  const gate = deps.tokens || deps.authenticator ? new CallerGate(deps.tokens, deps.authenticator, deps.metrics) : undefined;
-  // The lanes authenticate through the gate's settled verdicts.
-  const laneDeps: AppDeps = gate ? { ...deps, tokens: gate.proof } : deps;
-  const lane = decisionLane(laneDeps);
-  const check = checkLane(laneDeps, lane);
-  const rest = statusApp(laneDeps, lane, gate).callback();
+  const lane = decisionLane(deps);
+  const check = checkLane(deps, lane);
+  const rest = statusApp(deps, lane).callback();
   return (req, res) => {
-    if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) {
-      if (gate) gate.admit(req.headers.authorization, () => check(req, res));
-      else check(req, res);
-    } else void rest(req, res);
+    if (req.method === 'POST' && pathOf(req.url ?? '') === CHECK_PATH) check(req, res);
+    else void rest(req, res);
   };
 }

@@ -41,7 +41,7 @@ function callerName(tokenDigest: Buffer): string {
   return `token:${tokenDigest.toString('hex', 0, 4)}`;
 }
 
-/** What `authenticate` asks: the caller a bearer token proves, or undefined; it may also throw an `HttpError` (403, 503). */
+/** The static tokens in force (`--auth-token-file`): the caller a bearer token proves, or undefined. */
 export interface CallerProof {
   callerOf(token: string): string | undefined;
 }
@@ -102,17 +102,6 @@ function bearerToken(authorization: string | undefined): string | undefined {
   return BEARER.exec(authorization ?? '')?.[1];
 }
 
-/**
- * The caller's name when `authorization` is `Bearer <token>` with a token `proof` knows; throws
- * `UnauthorizedError` otherwise (or what `proof` throws).
- */
-export function authenticate(authorization: string | undefined, proof: CallerProof): string {
-  const token = bearerToken(authorization);
-  const caller = token === undefined ? undefined : proof.callerOf(token);
-  if (caller === undefined) throw new UnauthorizedError();
-  return caller;
-}
-
 /** What a token proves: a caller, or why not. */
 export type Verdict =
   | { readonly outcome: 'allowed'; readonly caller: string }
@@ -127,73 +116,58 @@ export interface CallerAuthenticator {
   verify(token: string): Verdict | Promise<Verdict>;
 }
 
-/** The token a request was verified with, and the verdict. */
-interface Settled {
-  readonly token: string;
-  readonly verdict: Verdict;
-}
+const UNAUTHENTICATED: Verdict = { outcome: 'unauthenticated' };
+const UNAVAILABLE: Verdict = { outcome: 'unavailable' };
 
 /**
  * Caller authentication in front of both lanes, for static tokens and an authenticator
- * together: a static token admits at once (and its caller is its fingerprint); any other token
- * goes to the authenticator. The lanes themselves only call `authenticate` synchronously, at
- * the start of a request: `admit` verifies first, however long that takes, then dispatches the
- * request with the verdict settled, and `proof` answers for exactly that token during the
- * synchronous dispatch (for any other token, or later, it proves nothing: fail closed).
+ * together: a static token admits at once (its caller is its fingerprint); any other token
+ * goes to the authenticator. Stateless apart from the authenticator's cache, so each lane holds
+ * its own gate. Every result is counted by method and outcome.
  */
 export class CallerGate {
-  private settled: Settled | undefined;
-  private readonly tokens: (() => CallerProof) | undefined;
-  private readonly authenticator: CallerAuthenticator | undefined;
-  private readonly metrics: Metrics;
   /** The method a missing or unknown token is counted under: the last one tried. */
   private readonly lastMethod: AuthMethod;
 
-  constructor(tokens: (() => CallerProof) | undefined, authenticator: CallerAuthenticator | undefined, metrics: Metrics) {
-    this.tokens = tokens;
-    this.authenticator = authenticator;
-    this.metrics = metrics;
+  constructor(
+    private readonly tokens: (() => CallerProof) | undefined,
+    private readonly authenticator: CallerAuthenticator | undefined,
+    private readonly metrics: Metrics,
+  ) {
     this.lastMethod = authenticator ? 'tokenreview' : 'static';
   }
 
-  /** The lanes' `tokens`: the settled verdict of the request being dispatched. */
-  readonly proof = (): CallerProof => this.settledProof;
-
-  private readonly settledProof: CallerProof = {
-    callerOf: (token) => {
-      const settled = this.settled;
-      if (settled?.token !== token) return undefined;
-      switch (settled.verdict.outcome) {
-        case 'allowed': return settled.verdict.caller;
-        case 'forbidden': throw new ForbiddenError();
-        case 'unavailable': throw new AuthUnavailableError();
-        case 'unauthenticated': return undefined;
-      }
-    },
-  };
-
-  /** Verifies the bearer token of `authorization`, then calls `dispatch` (synchronously) with its verdict settled. */
-  admit(authorization: string | undefined, dispatch: () => void): void {
+  /**
+   * The caller of a request with this `Authorization` header, or the refusal thrown (401, 403,
+   * 503) as an `HttpError`. Synchronous unless an authority has to be asked (an uncached
+   * TokenReview), so the check lane stays free of promises on its common path.
+   */
+  callerOf(authorization: string | undefined): string | Promise<string> {
     const token = bearerToken(authorization);
-    if (token === undefined) return this.dispatch(this.lastMethod, undefined, dispatch);
+    if (token === undefined) return this.settle(this.lastMethod, UNAUTHENTICATED);
     const caller = this.tokens?.().callerOf(token);
-    if (caller !== undefined) return this.dispatch('static', { token, verdict: { outcome: 'allowed', caller } }, dispatch);
-    if (!this.authenticator) return this.dispatch('static', undefined, dispatch);
+    if (caller !== undefined) return this.settle('static', { outcome: 'allowed', caller });
+    if (!this.authenticator) return this.settle('static', UNAUTHENTICATED);
     const verdict = this.authenticator.verify(token);
-    if (!(verdict instanceof Promise)) return this.dispatch('tokenreview', { token, verdict }, dispatch);
-    verdict.then(
-      (late) => this.dispatch('tokenreview', { token, verdict: late }, dispatch),
-      () => this.dispatch('tokenreview', { token, verdict: { outcome: 'unavailable' } }, dispatch),
+    if (!(verdict instanceof Promise)) return this.settle('tokenreview', verdict);
+    return verdict.then(
+      (late) => this.settle('tokenreview', late),
+      () => this.settle('tokenreview', UNAVAILABLE),
     );
   }
 
-  private dispatch(method: AuthMethod, settled: Settled | undefined, dispatch: () => void): void {
-    this.metrics.recordAuth(method, settled?.verdict.outcome ?? 'unauthenticated');
-    this.settled = settled;
-    try {
-      dispatch();
-    } finally {
-      this.settled = undefined;
+  private settle(method: AuthMethod, verdict: Verdict): string {
+    this.metrics.recordAuth(method, verdict.outcome);
+    switch (verdict.outcome) {
+      case 'allowed': return verdict.caller;
+      case 'forbidden': throw new ForbiddenError();
+      case 'unavailable': throw new AuthUnavailableError();
+      case 'unauthenticated': throw new UnauthorizedError();
     }
   }
+}
+
+/** The gate for the service's settings, or undefined when caller authentication is off (every caller is `anonymous`). */
+export function callerGate({ tokens, authenticator, metrics }: { tokens?: () => CallerProof; authenticator?: CallerAuthenticator; metrics: Metrics }): CallerGate | undefined {
+  return tokens || authenticator ? new CallerGate(tokens, authenticator, metrics) : undefined;
 }

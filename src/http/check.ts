@@ -4,7 +4,7 @@ import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
 import type { CheckRequest } from '../core/types.js';
-import { ANONYMOUS, authenticate } from './auth.js';
+import { ANONYMOUS, callerGate } from './auth.js';
 import { readJsonBody } from './body.js';
 import { DecisionLog } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
@@ -127,7 +127,8 @@ export type DecisionLane = ReturnType<typeof decisionLane>;
  * the decision is synchronous, and the reply goes out once the decision log has written the line.
  */
 export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)) {
-  const { metrics, logger, tokens, limits = DEFAULT_LIMITS } = deps;
+  const { metrics, logger, limits = DEFAULT_LIMITS } = deps;
+  const gate = callerGate(deps);
 
   /** Decides a parsed body; throws for a request the contract rejects. */
   function decideCheck(req: IncomingMessage, body: unknown, requestId: string, caller: string, startedAt: bigint): Decided {
@@ -144,15 +145,7 @@ export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)
     const startedAt = process.hrtime.bigint();
     const requestId = requestIdFor(req.headers['x-request-id']);
     const finish = (status: number) => metrics.recordHttp(CHECK_PATH, 'POST', status);
-    let caller = ANONYMOUS;
-    if (tokens) {
-      try {
-        caller = authenticate(req.headers.authorization, tokens());
-      } catch (error) {
-        return finish(fail(res, error, requestId));
-      }
-    }
-    readJsonBody(req, limits.maxBodyBytes, (readError, body) => {
+    const decideBody = (caller: string) => readJsonBody(req, limits.maxBodyBytes, (readError, body) => {
       let decided: Decided;
       try {
         if (readError) throw readError;
@@ -169,5 +162,15 @@ export function checkLane(deps: AppDeps, lane: DecisionLane = decisionLane(deps)
         finish(decided.status);
       });
     });
+    if (!gate) return decideBody(ANONYMOUS);
+    let caller: string | Promise<string>;
+    try {
+      caller = gate.callerOf(req.headers.authorization);
+    } catch (error) {
+      return finish(fail(res, error, requestId));
+    }
+    if (typeof caller === 'string') return decideBody(caller);
+    // An uncached TokenReview: the body is read once the caller is known.
+    caller.then(decideBody, (error: unknown) => finish(fail(res, error, requestId)));
   };
 }

@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { InvalidRequestError } from '../../core/errors.js';
-import { ANONYMOUS, authenticate } from '../auth.js';
+import { ANONYMOUS, callerGate } from '../auth.js';
 import { readJsonBody } from '../body.js';
 import { explainFlag } from '../check.js';
 import type { DecisionLane } from '../check.js';
@@ -49,10 +49,11 @@ function answer(ctx: Context, { status, body }: Answer): void {
  */
 export function authzenRoutes(deps: AppDeps, lane: DecisionLane): Record<string, Middleware> {
   const limit = (deps.limits ?? DEFAULT_LIMITS).maxBodyBytes;
+  const gate = callerGate(deps);
 
   /** The caller, once authenticated as for /v1/check, and the body. */
   async function accepted(ctx: Context): Promise<{ caller: string; body: Entity }> {
-    const caller = deps.tokens ? authenticate(ctx.get('Authorization') || undefined, deps.tokens()) : ANONYMOUS;
+    const caller = gate ? await gate.callerOf(ctx.get('Authorization') || undefined) : ANONYMOUS;
     return { caller, body: await readBody(ctx, limit) };
   }
 

@@ -1,11 +1,11 @@
 /**
  * Unit tests of `CallerGate` (src/http/auth.ts): static tokens first, then the authenticator;
- * the verdict is settled for exactly the dispatched request's token and only while it is
- * dispatched (fail closed otherwise); each result is counted by method and outcome.
+ * a caller or a refusal (401, 403, 503), at once unless the authenticator has to be asked;
+ * each result is counted by method and outcome.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { AuthUnavailableError, authenticate, BearerTokens, CallerGate, ForbiddenError, UnauthorizedError } from '../../../src/http/auth.js';
+import { AuthUnavailableError, BearerTokens, callerGate, CallerGate, ForbiddenError, UnauthorizedError } from '../../../src/http/auth.js';
 import type { CallerAuthenticator, Verdict } from '../../../src/http/auth.js';
 import { Metrics } from '../../../src/metrics.js';
 
@@ -24,17 +24,13 @@ function authenticator(verdicts: Map<string, Verdict>, later = false): CallerAut
   };
 }
 
-/** What the lane's `authenticate` makes of the request once the gate dispatches it. */
-function admitted(gate: CallerGate, authorization: string | undefined): Promise<string | Error> {
-  return new Promise((resolve) => {
-    gate.admit(authorization, () => {
-      try {
-        resolve(authenticate(authorization, gate.proof()));
-      } catch (error) {
-        resolve(error as Error);
-      }
-    });
-  });
+/** The gate's caller for a request, or its refusal. */
+async function admitted(gate: CallerGate, authorization: string | undefined): Promise<string | Error> {
+  try {
+    return await gate.callerOf(authorization);
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 async function counts(metrics: Metrics): Promise<Record<string, number>> {
@@ -81,19 +77,18 @@ describe('caller gate (src/http/auth.ts)', () => {
     expect(await counts(metrics)).to.deep.equal({ 'static/allowed': 1, 'static/unauthenticated': 1 });
   });
 
-  it('proves nothing outside the dispatch, or for another token than the one verified', async () => {
-    const gate = new CallerGate(undefined, authenticator(verdicts), new Metrics('file'));
-    expect(() => authenticate(`Bearer ${allowed}`, gate.proof())).to.throw(UnauthorizedError);
-    let other: unknown;
-    gate.admit(`Bearer ${allowed}`, () => {
-      try {
-        authenticate(`Bearer ${forbidden}`, gate.proof());
-      } catch (error) {
-        other = error;
-      }
-    });
-    expect(other).to.be.instanceOf(UnauthorizedError);
-    expect(() => authenticate(`Bearer ${allowed}`, gate.proof())).to.throw(UnauthorizedError);
+  it('answers at once unless the authenticator has to be asked', () => {
+    const gate = new CallerGate(() => tokens, authenticator(verdicts, true), new Metrics('file'));
+    expect(gate.callerOf(`Bearer ${staticToken}`)).to.be.a('string');
+    expect(() => gate.callerOf(undefined)).to.throw(UnauthorizedError);
+    expect(gate.callerOf(`Bearer ${allowed}`)).to.be.instanceOf(Promise);
+  });
+
+  it('is off, so every caller is anonymous, without static tokens or an authenticator', () => {
+    const metrics = new Metrics('file');
+    expect(callerGate({ metrics })).to.equal(undefined);
+    expect(callerGate({ metrics, tokens: () => tokens })).to.be.instanceOf(CallerGate);
+    expect(callerGate({ metrics, authenticator: authenticator(verdicts) })).to.be.instanceOf(CallerGate);
   });
 
   it('refuses 503 when the authenticator rejects', async () => {

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { authenticate, BearerTokens, MIN_TOKEN_LENGTH, UnauthorizedError } from '../../../src/http/auth.js';
+import { BearerTokens, CallerGate, MIN_TOKEN_LENGTH, UnauthorizedError } from '../../../src/http/auth.js';
+import { Metrics } from '../../../src/metrics.js';
 import { errorAnswer } from '../../../src/http/errors.js';
 
 /** Tokens made for this run only: nothing secret lives in the repository. */
 const newToken = () => randomBytes(20).toString('hex');
+
+/** The caller `authorization` proves with these static tokens alone (throws when none). */
+const authenticate = (authorization: string | undefined, tokens: BearerTokens) => new CallerGate(() => tokens, undefined, new Metrics('file')).callerOf(authorization);
 
 describe('bearer tokens (src/http/auth.ts)', () => {
   const first = newToken();
