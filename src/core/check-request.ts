@@ -60,14 +60,18 @@ interface RawCheckRequest {
 
 function toCheckRequest(raw: RawCheckRequest, ttlSeconds: number | undefined): CheckRequest {
   const context = raw.context ?? {};
+  const v1Context = {
+    ...(ttlSeconds === undefined ? {} : { ttl: ttlSeconds }),
+    ...(context.principals ? { principals: context.principals } : {}),
+    ...(context.metadata ? { metadata: context.metadata } : {}),
+  };
   return {
     subject: { id: raw.subject.id },
     action: raw.action,
     resource: { type: raw.resource.type ?? SSH_ACTOR, id: raw.resource.id },
-    context: {
-      ...(ttlSeconds === undefined ? {} : { ttl: ttlSeconds }),
-      ...(context.principals ? { principals: context.principals } : {}),
-      ...(context.metadata ? { metadata: context.metadata } : {}),
+    // Most requests name no certificate field: they pay nothing for them.
+    context: context.cert_type === undefined && context.extensions === undefined && context.critical_options === undefined ? v1Context : {
+      ...v1Context,
       ...(context.cert_type ? { cert_type: context.cert_type } : {}),
       ...(context.extensions ? { extensions: context.extensions } : {}),
       ...(context.critical_options ? { critical_options: context.critical_options } : {}),
