@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isCertType, isExtension, isForceCommand, isSourceAddress } from '../core/certificate.js';
+import { isCertType, isExtension, isPlainCriticalOptions } from '../core/certificate.js';
 import type { CertType, CriticalOptions } from '../core/certificate.js';
 import type { CertificateGrant, Decision } from '../core/types.js';
 
@@ -91,15 +91,6 @@ export function firstToken(text: string): string | undefined {
   return text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
 }
 
-/** Critical options the caller knows how to sign: nothing else, so an option it would drop fails closed. */
-function isCriticalOptions(value: unknown): value is CriticalOptions {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const { force_command: forceCommand, source_address: sources, ...rest } = value as Record<string, unknown>;
-  return Object.keys(rest).length === 0 &&
-    (forceCommand === undefined || isForceCommand(forceCommand)) &&
-    (sources === undefined || (Array.isArray(sources) && sources.length > 0 && sources.every(isSourceAddress)));
-}
-
 /**
  * A grant ops-warden can sign exactly. One without the certificate fields (a flex-auth before
  * contract section 14) is refused: signing it would leave extensions to the signer's defaults.
@@ -113,7 +104,8 @@ function isGrant(value: unknown, decisionId: string): value is CertificateGrant 
     grant.principals.every((p) => typeof p === 'string' && p.length > 0) &&
     isCertType(grant.cert_type) &&
     Array.isArray(grant.extensions) && grant.extensions.every((e) => typeof e === 'string' && isExtension(e)) &&
-    isCriticalOptions(grant.critical_options) &&
+    // Only the options the caller knows how to sign: one it would drop fails closed.
+    isPlainCriticalOptions(grant.critical_options) &&
     grant.key_id === decisionId
   );
 }

@@ -72,11 +72,11 @@ export function forceCommandProblem(value: string): string | undefined {
   return UNPRINTABLE.test(value) ? 'must not contain control or invisible characters' : undefined;
 }
 
-export function isForceCommand(value: unknown): value is string {
+function isForceCommand(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= CERTIFICATE_LIMITS.forceCommandLength && !UNPRINTABLE.test(value);
 }
 
-export function isSourceAddress(value: unknown): value is string {
+function isSourceAddress(value: unknown): value is string {
   return typeof value === 'string' && value.length <= CERTIFICATE_LIMITS.sourceAddressLength && cidrProblem(value) === undefined;
 }
 
@@ -116,7 +116,7 @@ const NO_EXTENSIONS: readonly string[] = Object.freeze([]);
 const NO_CRITICAL_OPTIONS: CriticalOptions = Object.freeze({});
 
 /** Compiles a validated section (or none) into a frozen profile. */
-export function certificateProfile(section: CertificateSection | undefined): CertificateProfile {
+function compileProfile(section: CertificateSection | undefined): CertificateProfile {
   const types = Object.freeze([...(section?.types ?? ['user'])]);
   const allowedExtensions = Object.freeze(section?.extensions ? [...section.extensions.allowed].sort() : ['permit-pty']);
   const defaultExtensions = Object.freeze(section?.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
@@ -134,7 +134,12 @@ export function certificateProfile(section: CertificateSection | undefined): Cer
 }
 
 /** The profile of every actor without a `certificate` section: user certificates, `permit-pty`, no critical options. */
-export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = certificateProfile(undefined);
+export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = compileProfile(undefined);
+
+/** An actor's profile: without a section, the one shared default (so most actors cost nothing). */
+export function certificateProfile(section: CertificateSection | undefined): CertificateProfile {
+  return section === undefined ? DEFAULT_CERTIFICATE_PROFILE : compileProfile(section);
+}
 
 /** The extensions a certificate of `type` carries when the request names none: host certificates have none. */
 export function defaultExtensionsFor(profile: CertificateProfile, type: CertType): readonly string[] {

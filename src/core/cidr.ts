@@ -14,7 +14,7 @@ export interface Cidr {
 
 const PREFIX = /^(?:0|[1-9]\d{0,2})$/;
 
-export const CIDR_HINT = 'must be a CIDR block such as 10.0.0.0/8 or 2001:db8::/32';
+const CIDR_HINT = 'must be a CIDR block such as 10.0.0.0/8 or 2001:db8::/32';
 
 function ipv4Bytes(address: string): Uint8Array {
   return Uint8Array.from(address.split('.').map(Number));

@@ -1,4 +1,4 @@
-import { certificateProfile, DEFAULT_CERTIFICATE_PROFILE } from '../core/certificate.js';
+import { certificateProfile } from '../core/certificate.js';
 import type { CertificateProfile } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
 import type { ActorType, TtlBounds } from '../core/types.js';
@@ -110,7 +110,7 @@ export function loadAccess(text: string): RegistryAccess {
       },
       direct,
       groups: [...groups],
-      certificate: entry.certificate === undefined ? DEFAULT_CERTIFICATE_PROFILE : certificateProfile(entry.certificate),
+      certificate: certificateProfile(entry.certificate),
     });
   }
   return new RegistryAccess(revision, actors, graph.membership());
