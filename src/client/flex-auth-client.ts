@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isCertType, isExtension, isPlainCriticalOptions } from '../core/certificate.js';
+import { isCertType, isExtensionList, isPlainCriticalOptions } from '../core/certificate.js';
 import type { CertType, CriticalOptions } from '../core/certificate.js';
 import type { CertificateGrant, Decision } from '../core/types.js';
 
@@ -21,8 +21,9 @@ export interface CheckInput {
 /**
  * What a caller acts on. `allow` is true only for an HTTP 200 decision whose `allow` is
  * `true` and whose grant is well-formed (the whole certificate: principals, ttl, type,
- * extensions, critical options and key id, which the caller signs exactly); every other outcome (deny, 4xx, 5xx, timeout,
- * unreachable, unparsable body) is `allow: false` with a reason saying why.
+ * extensions, critical options and key id, which the caller signs exactly); every other
+ * outcome (deny, 4xx, 5xx, timeout, unreachable, unparsable body) is `allow: false` with a
+ * reason saying why.
  */
 export type CheckOutcome =
   | { readonly allow: true; readonly reason: 'allowed'; readonly decisionId: string; readonly grant: CertificateGrant; readonly decision: Decision }
@@ -103,7 +104,7 @@ function isGrant(value: unknown, decisionId: string): value is CertificateGrant 
     Array.isArray(grant.principals) && grant.principals.length > 0 &&
     grant.principals.every((p) => typeof p === 'string' && p.length > 0) &&
     isCertType(grant.cert_type) &&
-    Array.isArray(grant.extensions) && grant.extensions.every((e) => typeof e === 'string' && isExtension(e)) &&
+    isExtensionList(grant.extensions) &&
     // Only the options the caller knows how to sign: one it would drop fails closed.
     isPlainCriticalOptions(grant.critical_options) &&
     grant.key_id === decisionId

@@ -86,8 +86,17 @@ export function isPlainCriticalOptions(options: unknown): boolean {
   const { force_command: forceCommand, source_address: sources } = options;
   if (forceCommand !== undefined && !isForceCommand(forceCommand)) return false;
   if (sources === undefined) return true;
-  return Array.isArray(sources) && sources.length > 0 && sources.length <= CERTIFICATE_LIMITS.sourceAddresses &&
-    sources.every(isSourceAddress) && new Set(sources).size === sources.length;
+  if (!Array.isArray(sources) || sources.length === 0 || sources.length > CERTIFICATE_LIMITS.sourceAddresses) return false;
+  // for...of, not every(): every() skips the holes of a sparse array, which the schema refuses.
+  for (const source of sources) if (!isSourceAddress(source)) return false;
+  return new Set(sources).size === sources.length;
+}
+
+/** A list of distinct extension names, holes and all refused (see `isPlainCriticalOptions`). */
+export function isExtensionList(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const name of value) if (typeof name !== 'string' || !isExtension(name)) return false;
+  return new Set(value).size === value.length;
 }
 
 /** Sorted and de-duplicated; a list that already is (one item, usually) is kept as it is. */

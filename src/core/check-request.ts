@@ -1,5 +1,5 @@
 import { ValidationError } from 'yup';
-import { CERT_EXTENSIONS, CERTIFICATE_LIMITS, isCertType, isExtension, isPlainCriticalOptions } from './certificate.js';
+import { CERT_EXTENSIONS, CERTIFICATE_LIMITS, isCertType, isExtensionList, isPlainCriticalOptions } from './certificate.js';
 import type { CertType, CriticalOptions } from './certificate.js';
 import { certTypeSchema, criticalOptionsSchema, extensionList } from './certificate-schema.js';
 import { parseDuration } from './duration.js';
@@ -109,7 +109,7 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
     if (metadata !== undefined && !isPlainObject(metadata)) return undefined;
     const { cert_type: certType, extensions, critical_options: options } = context;
     if (certType !== undefined && !isCertType(certType)) return undefined;
-    if (extensions !== undefined && !(Array.isArray(extensions) && extensions.every(isExtension) && new Set(extensions).size === extensions.length)) return undefined;
+    if (extensions !== undefined && !isExtensionList(extensions)) return undefined;
     if (options !== undefined && !isPlainCriticalOptions(options)) return undefined;
   }
   return toCheckRequest(body as unknown as RawCheckRequest, ttl);

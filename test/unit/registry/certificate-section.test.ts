@@ -77,6 +77,17 @@ describe('the certificate section of a registry actor', () => {
     }
   });
 
+  it('refuses a list with holes in both validators (every() would skip them)', () => {
+    const sources = ['10.0.0.0/8'];
+    sources.length = 2;
+    const extensions = ['permit-pty'];
+    extensions.length = 2;
+    for (const certificate of [{ critical_options: { source_address: sources } }, { extensions: { allowed: extensions } }]) {
+      expect(errors(certificate)).to.have.length.above(0);
+      expect(plainlyMeetsSchema(withCertificate(certificate))).to.equal(false);
+    }
+  });
+
   it('is judged alike by the schema and the plain pass, valid or broken in any one way', () => {
     fc.assert(fc.property(validCertificate, fc.option(invalidCertificateParts, { nil: undefined }), (valid, broken) => {
       const certificate = broken === undefined ? valid : { ...valid, ...broken };
