@@ -200,7 +200,7 @@ function requestedCertificate({ context }: CheckRequest, profile: CertificatePro
   return {
     cert_type: certType,
     extensions: context.extensions === undefined ? defaultExtensionsFor(profile, certType) : sortedUnique(context.extensions),
-    critical_options: asked === undefined ? own : {
+    critical_options: {
       ...(forceCommand === undefined ? {} : { force_command: forceCommand }),
       ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
     },

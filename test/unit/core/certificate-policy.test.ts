@@ -27,6 +27,8 @@ const ACTORS = [
   actorEntry('svc-host', { type: 'service', certificate: { types: ['host'] } }),
   actorEntry('svc-both', { type: 'service', certificate: { types: ['user', 'host'], critical_options: { source_address: ['192.0.2.0/24'] } } }),
   actorEntry('agt-narrow', { certificate: { critical_options: { source_address: ['10.0.0.0/8'] } } }),
+  actorEntry('atm-command', { type: 'automation', certificate: { critical_options: { force_command: BACKUP_COMMAND } } }),
+  actorEntry('svc-pinned', { type: 'service', certificate: { types: ['user', 'host'], critical_options: { force_command: BACKUP_COMMAND, source_address: ['192.0.2.0/24'] } } }),
 ];
 
 let registry: CompiledRegistry;
@@ -113,6 +115,16 @@ describe('the certificate rules of ssh-sign/v1', () => {
         'force_command differs from the one actor atm-backup\'s registry entry names');
     });
 
+    it('names every refused source block', () => {
+      denied(check('atm-backup', { critical_options: { source_address: ['10.0.0.0/8', '10.20.1.0/24', '192.0.2.0/24'] } }), 'critical_option_not_allowed',
+        'source_address not within actor atm-backup\'s (10.20.0.0/16, 2001:db8:20::/48): 10.0.0.0/8, 192.0.2.0/24');
+    });
+
+    it('grants only the options the actor has when the request spells out its forced command', () => {
+      expect(check('atm-command', { critical_options: { force_command: BACKUP_COMMAND } }).grant?.critical_options).to.deep.equal({ force_command: BACKUP_COMMAND });
+      expect(check('atm-command', { extensions: [] }).grant?.critical_options).to.deep.equal({ force_command: BACKUP_COMMAND });
+    });
+
     it('refuses any extension, saying none are allowed', () => {
       denied(check('atm-backup', { extensions: ['permit-pty'] }), 'extension_not_allowed', 'extensions not allowed for actor atm-backup: permit-pty (allowed: none)');
     });
@@ -121,6 +133,11 @@ describe('the certificate rules of ssh-sign/v1', () => {
   describe('extensions', () => {
     it('default to the actor\'s default list, sorted', () => {
       expect(check('adm-a').grant?.extensions).to.deep.equal(['permit-port-forwarding', 'permit-pty']);
+    });
+
+    it('are refused by name, the allowed ones listed', () => {
+      denied(check('adm-a', { extensions: ['permit-user-rc', 'permit-pty', 'no-touch-required'] }), 'extension_not_allowed',
+        'extensions not allowed for actor adm-a: no-touch-required, permit-user-rc (allowed: permit-agent-forwarding, permit-port-forwarding, permit-pty)');
     });
 
     it('may be any subset of the allowed list, granted sorted', () => {
@@ -138,12 +155,15 @@ describe('the certificate rules of ssh-sign/v1', () => {
     });
 
     it('carry no extensions (PROTOCOL.certkeys defines none for hosts)', () => {
-      denied(check('svc-host', { cert_type: 'host', extensions: ['permit-pty'] }), 'extension_not_allowed', 'host certificates carry no extensions (requested: permit-pty)');
+      denied(check('svc-host', { cert_type: 'host', extensions: ['permit-pty', 'no-touch-required'] }), 'extension_not_allowed',
+        'host certificates carry no extensions (requested: no-touch-required, permit-pty)');
     });
 
     it('are refused to an actor whose certificates must carry critical options, which a host certificate cannot', () => {
       denied(check('svc-both', { cert_type: 'host' }), 'critical_option_not_allowed', 'host certificates carry no critical options (actor svc-both requires: source_address)');
       expect(check('svc-both', { cert_type: 'user' }).allow).to.equal(true);
+      denied(check('svc-pinned', { cert_type: 'host' }), 'critical_option_not_allowed',
+        'host certificates carry no critical options (actor svc-pinned requires: force_command, source_address)');
     });
   });
 
