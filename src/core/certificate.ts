@@ -59,8 +59,8 @@ export interface RequestedCertificate {
 /** Control, format (invisible, bidirectional) and line-separator characters: none belong in a command. */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
-export function isExtension(value: string): boolean {
-  return (CERT_EXTENSIONS as readonly string[]).includes(value);
+export function isExtension(value: unknown): boolean {
+  return (CERT_EXTENSIONS as readonly unknown[]).includes(value);
 }
 
 export function isCertType(value: unknown): value is CertType {
@@ -76,8 +76,9 @@ function isForceCommand(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= CERTIFICATE_LIMITS.forceCommandLength && !UNPRINTABLE.test(value);
 }
 
+/** No valid block is longer than the schema's 64 characters (the longest IPv6 spelling is 49), so no length check. */
 function isSourceAddress(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= CERTIFICATE_LIMITS.sourceAddressLength && cidrProblem(value) === undefined;
+  return typeof value === 'string' && cidrProblem(value) === undefined;
 }
 
 /** Critical options as `criticalOptionsSchema` has them, plainly: the fast paths of registries and requests. */
@@ -95,7 +96,7 @@ export function isPlainCriticalOptions(options: unknown): boolean {
 /** A list of distinct extension names, holes and all refused (see `isPlainCriticalOptions`). */
 export function isExtensionList(value: unknown): value is string[] {
   if (!Array.isArray(value)) return false;
-  for (const name of value) if (typeof name !== 'string' || !isExtension(name)) return false;
+  for (const name of value) if (!isExtension(name)) return false;
   return new Set(value).size === value.length;
 }
 
@@ -108,7 +109,6 @@ export function sortedUnique(values: readonly string[]): readonly string[] {
 }
 
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
-  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -122,28 +122,25 @@ export interface CertificateSection {
 }
 
 const NO_EXTENSIONS: readonly string[] = Object.freeze([]);
-const NO_CRITICAL_OPTIONS: CriticalOptions = Object.freeze({});
 
-/** Compiles a validated section (or none) into a frozen profile. */
-function compileProfile(section: CertificateSection | undefined): CertificateProfile {
-  const types = Object.freeze([...(section?.types ?? ['user'])]);
-  const allowedExtensions = Object.freeze(section?.extensions ? [...section.extensions.allowed].sort() : ['permit-pty']);
-  const defaultExtensions = Object.freeze(section?.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
-  const options = section?.critical_options ?? {};
+/** Compiles a validated section into a frozen profile; absent parts take the contract's defaults. */
+function compileProfile(section: CertificateSection): CertificateProfile {
+  const types = Object.freeze([...(section.types ?? ['user'])]);
+  const allowedExtensions = Object.freeze(section.extensions ? [...section.extensions.allowed].sort() : ['permit-pty']);
+  const defaultExtensions = Object.freeze(section.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
+  const options = section.critical_options ?? {};
   const sourceAddress = options.source_address === undefined ? undefined : Object.freeze([...options.source_address].sort());
-  const criticalOptions: CriticalOptions = options.force_command === undefined && sourceAddress === undefined
-    ? NO_CRITICAL_OPTIONS
-    : Object.freeze({
-      ...(options.force_command === undefined ? {} : { force_command: options.force_command }),
-      ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
-    });
+  const criticalOptions: CriticalOptions = Object.freeze({
+    ...(options.force_command === undefined ? {} : { force_command: options.force_command }),
+    ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
+  });
   const sourceNetworks = Object.freeze((sourceAddress ?? []).map((text) => parseCidr(text) as Cidr));
   const unrequested = Object.freeze({ cert_type: 'user' as const, extensions: defaultExtensions, critical_options: criticalOptions });
   return Object.freeze({ types, allowedExtensions, defaultExtensions, criticalOptions, sourceNetworks, unrequested });
 }
 
 /** The profile of every actor without a `certificate` section: user certificates, `permit-pty`, no critical options. */
-export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = compileProfile(undefined);
+export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = compileProfile({});
 
 /** An actor's profile: without a section, the one shared default (so most actors cost nothing). */
 export function certificateProfile(section: CertificateSection | undefined): CertificateProfile {

@@ -85,5 +85,6 @@ export const invalidCertificateParts: fc.Arbitrary<Json> = fc.constantFrom<Json>
   { critical_options: { force_command: 'x'.repeat(1025) } }, { critical_options: { source_address: [] } },
   { critical_options: { source_address: ['10.0.0.1'] } }, { critical_options: { source_address: ['10.0.0.1/8'] } },
   { critical_options: { source_address: ['10.0.0.0/8', '10.0.0.0/8'] } }, { critical_options: { 'source-address': ['10.0.0.0/8'] } },
-  { critical_options: { verify_required: true } }, { cert_type: 'user' },
+  { critical_options: { verify_required: true } }, { cert_type: 'user' }, { critical_options: { force_command: ['ls'] } },
+  { critical_options: { source_address: '10.0.0.0/8' } }, { extensions: { allowed: 'permit-pty' } },
 );

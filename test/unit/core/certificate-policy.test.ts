@@ -123,6 +123,7 @@ describe('the certificate rules of ssh-sign/v1', () => {
     it('grants only the options the actor has when the request spells out its forced command', () => {
       expect(check('atm-command', { critical_options: { force_command: BACKUP_COMMAND } }).grant?.critical_options).to.deep.equal({ force_command: BACKUP_COMMAND });
       expect(check('atm-command', { extensions: [] }).grant?.critical_options).to.deep.equal({ force_command: BACKUP_COMMAND });
+      expect(check('atm-command').grant?.critical_options).to.deep.equal({ force_command: BACKUP_COMMAND });
     });
 
     it('refuses any extension, saying none are allowed', () => {

@@ -23,7 +23,7 @@ const BOUNDARIES: [string[], unknown[]][] = [
     ['no-touch-required', 'permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc'],
     Array.from({ length: 7 }, () => 'permit-pty'), Array.from({ length: 5000 }, (_, i) => `x${i}`)]],
   [['context', 'critical_options'], [{}, null, [], 'x', { extra: 1 }, { force_command: 'ls' }, { force_command: '' }, { force_command: 'a\nb' },
-    { force_command: 'x'.repeat(1024) }, { force_command: 'x'.repeat(1025) }, { force_command: 5 }]],
+    { force_command: 'x'.repeat(1024) }, { force_command: 'x'.repeat(1025) }, { force_command: 5 }, { force_command: ['ls'] }]],
   [['context', 'critical_options', 'source_address'], [['10.0.0.0/8'], ['10.0.0.0/8', '10.0.0.0/8'], [], ['10.0.0.1/8'], ['10.0.0.0'], ['::/0'],
     [5], null, '10.0.0.0/8', Array.from({ length: 64 }, (_, i) => `10.${i}.0.0/16`), Array.from({ length: 65 }, (_, i) => `10.${i}.0.0/16`),
     Array.from({ length: 5000 }, () => 'x')]],

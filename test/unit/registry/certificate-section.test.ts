@@ -65,9 +65,13 @@ describe('the certificate section of a registry actor', () => {
 
   it('bounds the forced command and the number of source blocks', () => {
     expect(errors({ critical_options: { force_command: 'x'.repeat(1024) } })).to.deep.equal([]);
+    expect(plainlyMeetsSchema(withCertificate({ critical_options: { force_command: 'x'.repeat(1024) } }))).to.equal(true);
+    expect(plainlyMeetsSchema(withCertificate({ critical_options: { force_command: 'x'.repeat(1025) } }))).to.equal(false);
     expect(errors({ critical_options: { force_command: 'x'.repeat(1025) } })).to.deep.equal([`${AT}.critical_options.force_command: must be at most 1024 characters`]);
     const blocks = Array.from({ length: 65 }, (_, i) => `10.${i}.0.0/16`);
     expect(errors({ critical_options: { source_address: blocks.slice(0, 64) } })).to.deep.equal([]);
+    expect(plainlyMeetsSchema(withCertificate({ critical_options: { source_address: blocks.slice(0, 64) } }))).to.equal(true);
+    expect(plainlyMeetsSchema(withCertificate({ critical_options: { source_address: blocks } }))).to.equal(false);
     expect(errors({ critical_options: { source_address: blocks } })).to.deep.equal([`${AT}.critical_options.source_address: must have at most 64 entries`]);
   });
 
