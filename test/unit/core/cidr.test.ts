@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { cidrContains, cidrProblem, parseCidr } from '../../../src/core/cidr.js';
@@ -43,6 +44,15 @@ describe('CIDR blocks (source-address)', () => {
       ['*/0', /is not an IP address/],
     ];
     for (const [text, message] of cases) expect(cidrProblem(text), text).to.match(message);
+  });
+
+  it('reads as an address exactly what node:net does (zone ids aside), for generated and hostile text', () => {
+    const hostile = fc.string({ unit: fc.constantFrom('0', '1', 'f', 'F', 'g', ':', '.', '%', ' ', '255', '256', '01', 'ffff', '12345'), maxLength: 24 });
+    fc.assert(fc.property(fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.ipV6(), hostile), (address) => {
+      const nodeSays = isIP(address) !== 0 && !address.includes('%');
+      // The full prefix length, so that no host bit is left to refuse.
+      expect(cidrProblem(`${address}/${address.includes(':') ? 128 : 32}`) === undefined, address).to.equal(nodeSays);
+    }), { numRuns: 5000 });
   });
 
   it('contains exactly what the BigInt oracle says, for generated blocks of both families', () => {
