@@ -16,7 +16,8 @@ const EXAMPLE_TESTS = path.join(EXAMPLES, 'ops-warden', 'production_registry.tes
 /** The contract's reasons (section 3), written out here rather than taken from the code. */
 const REASONS = [
   'allowed', 'unsupported_resource_type', 'unknown_actor_resource', 'actor_disabled',
-  'action_not_allowed', 'subject_not_allowed', 'principal_not_allowed', 'ttl_out_of_bounds',
+  'action_not_allowed', 'subject_not_allowed', 'principal_not_allowed',
+  'cert_type_not_allowed', 'extension_not_allowed', 'critical_option_not_allowed', 'ttl_out_of_bounds',
 ];
 
 function json(result: CliResult): any {

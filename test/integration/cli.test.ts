@@ -103,7 +103,7 @@ describe('cli check', function () {
     ]);
     expect(cli.code, cli.stderr).to.equal(1); // 13h is above atm-backup-daily's max
     const decision = parseStdout(cli);
-    expect(decision.trace).to.be.an('array').with.lengthOf(7);
+    expect(decision.trace).to.be.an('array').with.lengthOf(10);
     expect(decision.trace).to.deep.equal(http.body.trace);
     expect(decision).to.deep.equal(http.body);
     expect(parseStdout(plain)).to.not.have.property('trace');
