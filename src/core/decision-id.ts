@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
 import { jsonString } from './canonical-json.js';
 import type { NormalizedRequest } from './types.js';
 
@@ -20,8 +21,14 @@ export function canonicalDecisionInput(policy: string, revision: string, request
 /**
  * `decision:` + 16 hex chars of SHA-256 over the canonical JSON of policy, registry revision
  * and normalized request. Canonical (sorted keys) so every replica and the offline CLI agree.
+ * A v1 input is spelled out (the hot path); one with certificate fields (only those that differ
+ * from a request without them) goes through the generic canonicalizer, whose text for a v1
+ * input is the same (a property test checks both).
  */
 export function decisionId(policy: string, revision: string, request: NormalizedRequest): string {
+  const input = request.cert_type === undefined && request.extensions === undefined && request.critical_options === undefined
+    ? canonicalDecisionInput(policy, revision, request)
+    : stringify({ policy, request, revision }) ?? '';
   // The one-shot hash: no Hash object per check.
-  return `decision:${hash('sha256', canonicalDecisionInput(policy, revision, request), 'hex').slice(0, 16)}`;
+  return `decision:${hash('sha256', input, 'hex').slice(0, 16)}`;
 }

@@ -6,7 +6,7 @@ import { InvalidRequestError } from '../core/errors.js';
 import type { CheckRequest } from '../core/types.js';
 import { ANONYMOUS, callerGate } from './auth.js';
 import { readJsonBody } from './body.js';
-import { DecisionLog } from './decision-log.js';
+import { DecisionLog, grantJson } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
 import type { AppDeps } from './deps.js';
 import { errorAnswer, errorResponse } from './errors.js';
@@ -51,12 +51,7 @@ export function decisionJson(decision: DecisionRecord['decision'] & { readonly t
   if (decision.decision_id !== undefined) json += `,"decision_id":${quote(decision.decision_id)}`;
   if (decision.registry_revision !== undefined) json += `,"registry_revision":${quote(decision.registry_revision)}`;
   if (decision.policy !== undefined) json += `,"policy":${quote(decision.policy)}`;
-  const { grant } = decision;
-  if (grant !== undefined) {
-    let principals = '';
-    for (let i = 0; i < grant.principals.length; i++) principals += (i === 0 ? '' : ',') + quote(grant.principals[i]!);
-    json += `,"grant":{"ttl_seconds":${grant.ttl_seconds},"principals":[${principals}]}`;
-  }
+  if (decision.grant !== undefined) json += `,"grant":${grantJson(decision.grant)}`;
   return `${json}}`;
 }
 

@@ -1,5 +1,5 @@
 import { jsonString as quote } from '../core/canonical-json.js';
-import type { CheckRequest, Grant } from '../core/types.js';
+import type { CertificateGrant, CheckRequest } from '../core/types.js';
 import { infoLines } from '../logger.js';
 import type { InfoLines, Logger } from '../logger.js';
 import { chainMember, chainOf, CHAIN_START, checkpointMac, newLogId } from './audit-chain.js';
@@ -23,7 +23,7 @@ export interface DecisionRecord {
     readonly registry_revision?: string;
     readonly policy?: string;
     /** Logged on allow: what the caller may sign. */
-    readonly grant?: Grant;
+    readonly grant?: CertificateGrant;
   };
   readonly durationMs: number;
   /** Who asked: a bearer token's name, or `anonymous` when authentication is off; never a token. */
@@ -36,6 +36,26 @@ function quoteOrNull(value: string | undefined): string {
   return value === undefined ? 'null' : quote(value);
 }
 
+function quoteList(values: readonly string[]): string {
+  let list = '';
+  for (let i = 0; i < values.length; i++) list += (i === 0 ? '' : ',') + quote(values[i]!);
+  return `[${list}]`;
+}
+
+/**
+ * `JSON.stringify(grant)` for the grant `decide` builds (members in its order), spelled out for
+ * the reply and the log line alike, which both write it on every allow. The twin tests of
+ * `decisionJson` and of the log line check it against JSON.stringify and pino.
+ */
+export function grantJson(grant: CertificateGrant): string {
+  const { force_command: command, source_address: addresses } = grant.critical_options;
+  const options = command === undefined
+    ? (addresses === undefined ? '{}' : `{"source_address":${quoteList(addresses)}}`)
+    : `{"force_command":${quote(command)}${addresses === undefined ? '' : `,"source_address":${quoteList(addresses)}`}}`;
+  return `{"ttl_seconds":${grant.ttl_seconds},"principals":${quoteList(grant.principals)},"cert_type":${quote(grant.cert_type)},` +
+    `"extensions":${quoteList(grant.extensions)},"critical_options":${options},"key_id":${quote(grant.key_id)}}`;
+}
+
 /**
  * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
  * and this runs on every check. A property test checks the line against the one pino writes.
@@ -44,9 +64,7 @@ function decisionFields({ requestId, request, decision, durationMs, caller, warn
   const { resource } = request;
   const metadata = request.context.metadata;
   const keys = metadata ? `,"metadata_keys":${JSON.stringify(Object.keys(metadata).slice(0, MAX_METADATA_KEYS).map((key) => key.slice(0, 64)))}` : '';
-  const grant = decision.allow && decision.grant
-    ? `,"grant":{"ttl_seconds":${decision.grant.ttl_seconds},"principals":[${decision.grant.principals.map(quote).join(',')}]}`
-    : '';
+  const grant = decision.allow && decision.grant ? `,"grant":${grantJson(decision.grant)}` : '';
   const warned = warnings !== undefined && warnings.length > 0
     ? `,"warnings":${JSON.stringify(warnings.slice(0, MAX_WARNINGS).map((warning) => warning.slice(0, MAX_WARNING_LENGTH)))}`
     : '';

@@ -5,13 +5,14 @@
 import { DecisionLog } from '../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../src/http/decision-log.js';
 import { createLogger } from '../../src/logger.js';
+import { v1Grant } from './grants.js';
 
 export const SAMPLE_RECORD: DecisionRecord = {
   requestId: 'r-1', durationMs: 0.25, caller: 'token:0123abcd',
   request: { subject: { id: 'iam:alice' }, action: 'sign', resource: { type: 'ssh_actor', id: 'agt-a' }, context: {} },
   decision: {
     allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:00', policy: 'ssh-sign/v1',
-    grant: { ttl_seconds: 3600, principals: ['atm-ops'] },
+    grant: v1Grant(3600, ['atm-ops']),
   },
 };
 

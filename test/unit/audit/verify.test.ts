@@ -5,6 +5,7 @@ import { DecisionLog } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
 import type { VerifyReport } from '../../../src/http/audit-verify.js';
 import { SAMPLE_RECORD, writeDecisionLog } from '../../helpers/audit-log.js';
+import { v1Grant } from '../../helpers/grants.js';
 
 const KEY = 'audit-key-for-tests-0123456789';
 const WRONG_KEY = 'another-key-for-tests-987654321';
@@ -196,7 +197,7 @@ describe('flex-auth audit verify (src/http/audit-verify.ts)', () => {
       log.append({
         ...SAMPLE_RECORD, requestId: fields.requestId, caller: fields.caller,
         request: { ...SAMPLE_RECORD.request, subject: { id: fields.subject } },
-        decision: { ...SAMPLE_RECORD.decision, grant: { ttl_seconds: 60, principals: fields.principals } },
+        decision: { ...SAMPLE_RECORD.decision, grant: v1Grant(60, fields.principals) },
       }, () => {});
       return written.slice(0, -1);
     });

@@ -235,6 +235,27 @@ describe('the ssh-sign/v1 policy', () => {
       }), { numRuns: 1000 });
     });
 
+    it('hash the canonical JSON of their inputs with any certificate fields too, as the exported decisionId', async () => {
+      const { default: fc } = await import('fast-check');
+      const { canonicalJson } = await import('../../helpers/canonical-oracle.js');
+      const { decisionId } = await import('../../../src/core/decision-id.js');
+      const name = fc.string({ maxLength: 12 });
+      const certificateFields = fc.record({
+        cert_type: fc.constantFrom('user' as const, 'host' as const),
+        extensions: fc.uniqueArray(name, { maxLength: 3 }),
+        critical_options: fc.record({ force_command: name, source_address: fc.array(name, { minLength: 1, maxLength: 2 }) }, { requiredKeys: [] }),
+      }, { requiredKeys: [] });
+      const normalized = fc.record({
+        subject: name, action: name, resource: fc.record({ type: name, id: name }),
+        ttl_seconds: fc.option(fc.nat(), { nil: null }), principals: fc.array(name, { maxLength: 3 }),
+      });
+      fc.assert(fc.property(name, name, normalized, certificateFields, (policy, revision, v1, fields) => {
+        const request = { ...v1, ...fields };
+        const expected = createHash('sha256').update(canonicalJson({ policy, revision, request })).digest('hex').slice(0, 16);
+        expect(decisionId(policy, revision, request)).to.equal(`decision:${expected}`);
+      }), { numRuns: 500 });
+    });
+
     it('change with the registry revision', () => {
       const other = loadRegistry(text(registryDocument([...ACTORS, actorEntry('agt-extra')], RELATIONSHIPS)));
       expect(other.revision).not.to.equal(registry.revision);

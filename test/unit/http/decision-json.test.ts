@@ -10,7 +10,8 @@ import { parseCheckRequest } from '../../../src/core/check-request.js';
 import { decide } from '../../../src/core/decide.js';
 import { decisionJson } from '../../../src/http/check.js';
 import { loadRegistry } from '../../../src/registry/load.js';
-import { PRODUCTION_TEXT, wellFormed } from '../../helpers/request-arbitraries.js';
+import { anyGrant, v1Grant } from '../../helpers/grants.js';
+import { certificateCase, PRODUCTION_TEXT, wellFormed } from '../../helpers/request-arbitraries.js';
 
 const registry = loadRegistry(PRODUCTION_TEXT);
 
@@ -33,6 +34,13 @@ describe('decisionJson: the reply body of a check', () => {
     expect([...reasons].some((reason) => reason !== 'allowed')).to.equal(true);
   });
 
+  it('is JSON.stringify of the decision for registries and requests with certificate fields', () => {
+    fc.assert(fc.property(certificateCase, fc.boolean(), ({ registry: document, request }, explain) => {
+      const decision = decide(loadRegistry(JSON.stringify(document)), parseCheckRequest(request), { explain });
+      expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
+    }), { numRuns: 200 });
+  });
+
   it('is JSON.stringify of a fail-closed refusal, whatever its message holds', () => {
     fc.assert(fc.property(fc.constantFrom('registry_unavailable', 'registry_stale'), fc.string({ unit: 'binary' }), (reason, message) => {
       const refusal = { allow: false, reason, message };
@@ -43,7 +51,11 @@ describe('decisionJson: the reply body of a check', () => {
   it('quotes any principal and id as JSON.stringify does (quotes, backslashes, control and non-ASCII characters)', () => {
     const text = fc.string({ unit: 'binary', maxLength: 20 });
     fc.assert(fc.property(text, text, fc.array(text, { minLength: 1, maxLength: 4 }), fc.nat(), (id, revision, principals, ttl) => {
-      const decision = { allow: true, reason: 'allowed', decision_id: id, registry_revision: revision, policy: 'ssh-sign/v1', grant: { ttl_seconds: ttl, principals } };
+      const decision = { allow: true, reason: 'allowed', decision_id: id, registry_revision: revision, policy: 'ssh-sign/v1', grant: v1Grant(ttl, principals, id) };
+      expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
+    }));
+    fc.assert(fc.property(anyGrant(text), (grant) => {
+      const decision = { allow: true, reason: 'allowed', decision_id: grant.key_id, grant };
       expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
     }));
   });

@@ -7,6 +7,7 @@ import { DecisionLog } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
 import { pollUntil } from '../../helpers/poll.js';
+import { anyGrant, v1Grant } from '../../helpers/grants.js';
 import type { Logger } from '../../../src/logger.js';
 
 /**
@@ -28,7 +29,7 @@ function referenceLine(logger: Logger, { requestId, request, decision, durationM
     duration_ms: Math.round(durationMs * 1000) / 1000,
     ...(metadata ? { metadata_keys: Object.keys(metadata).slice(0, 32).map((key) => key.slice(0, 64)) } : {}),
     caller,
-    ...(decision.allow && decision.grant ? { grant: { ttl_seconds: decision.grant.ttl_seconds, principals: decision.grant.principals } } : {}),
+    ...(decision.allow && decision.grant ? { grant: decision.grant } : {}),
     ...audit,
   }, 'decision');
 }
@@ -69,7 +70,7 @@ const record: fc.Arbitrary<DecisionRecord> = fc.record({
     decision_id: text,
     registry_revision: text,
     policy: text,
-    grant: fc.record({ ttl_seconds: fc.nat(), principals: fc.array(text, { maxLength: 4 }) }),
+    grant: anyGrant(text),
   }, { requiredKeys: ['allow', 'reason'] }),
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
   caller: text,
@@ -222,7 +223,7 @@ describe('the decision log', () => {
     it('logs the caller, and the grant on allow only', async () => {
       const { logger, lines } = capture();
       const log = new DecisionLog(logger);
-      const grant = { ttl_seconds: 3600, principals: ['atm-ops'] };
+      const grant = v1Grant(3600, ['atm-ops']);
       await logged(log, { ...RECORD, decision: { ...RECORD.decision, grant } });
       await logged(log, { ...RECORD, caller: 'anonymous', decision: { ...RECORD.decision, allow: false, reason: 'ttl_out_of_bounds', grant } });
       const [allowed, denied] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
