@@ -28,7 +28,7 @@ function executable(file: string): boolean {
   }
 }
 
-/** The absolute paths of sshd, ssh and ssh-keygen; throws, naming the package, when one is missing. */
+/** The absolute paths of sshd, ssh and ssh-keygen; throws, naming the package, when one is missing or we are not root. */
 export function requireOpenSsh(): { sshd: string; ssh: string; sshKeygen: string } {
   const onPath = (name: string, pkg: string): string => {
     const found = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).find(executable);
@@ -36,6 +36,8 @@ export function requireOpenSsh(): { sshd: string; ssh: string; sshKeygen: string
     return found;
   };
   if (!executable(SSHD)) throw new Error(`${SSHD} is missing: the OpenSSH suite needs a real sshd from openssh-server; ${INSTALL_HINT}`);
+  // sshd switches to the user it logs in, and its privilege separation needs root.
+  if (process.getuid?.() !== 0) throw new Error('the OpenSSH suite runs its own sshd and so must run as root (as .ci/run does)');
   return { sshd: SSHD, ssh: onPath('ssh', 'openssh-client'), sshKeygen: onPath('ssh-keygen', 'openssh-client') };
 }
 
