@@ -11,7 +11,9 @@ export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
   Shows what changes in who may sign for what between two registry documents, per actor,
   with groups and nested groups resolved and relationship tuples followed: actors added,
   removed, enabled or disabled; subjects added or removed (with the group path through
-  which a subject gains access); actions, principals and ttl bounds widened or narrowed.
+  which a subject gains access); actions, principals and ttl bounds widened or narrowed;
+  certificate types, extensions (allowed and default), forced command and source addresses
+  widened or narrowed.
   Exit 0 when nothing widens access, 3 when something does (a human must say yes),
   1 when a document is invalid, 2 on a usage error.`;
 
@@ -27,7 +29,7 @@ function label(change: AccessChange): string {
 function text(diff: RegistryDiff): string {
   const lines = [`flex-auth diff ${diff.from} -> ${diff.to}`];
   for (const change of diff.changes) {
-    const values = change.values.length === 0 ? '' : change.change.startsWith('ttl_') || change.change === 'type_changed'
+    const values = change.values.length === 0 ? '' : change.change.startsWith('ttl_') || change.change === 'type_changed' || change.change === 'force_command_changed'
       ? `: ${change.values.join(' -> ')}`
       : `:\n${change.values.map((value) => `      ${value}`).join('\n')}`;
     lines.push(`  ${label(change)} ${change.actor} ${change.change}${values}`);

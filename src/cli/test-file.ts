@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { boolean, mixed, number, string, ValidationError } from 'yup';
 import { parseDocument } from 'yaml';
+import type { CertType, CriticalOptions } from '../core/certificate.js';
+import { certTypeSchema, criticalOptionsSchema, extensionList } from '../core/certificate-schema.js';
 import { parseCheckRequest } from '../core/check-request.js';
 import { capDetails, FlexAuthError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
@@ -16,7 +18,15 @@ const REASONS: readonly Reason[] = ['allowed', ...DENY_REASONS];
 export interface Expectation {
   readonly allow: boolean;
   readonly reason?: Reason;
-  readonly grant?: { readonly ttl_seconds?: number; readonly principals?: readonly string[] };
+  /** Each field given must match the grant's (lists as sets); the rest are not compared. */
+  readonly grant?: {
+    readonly ttl_seconds?: number;
+    readonly principals?: readonly string[];
+    readonly cert_type?: CertType;
+    readonly extensions?: readonly string[];
+    /** The whole of the grant's critical options: `{}` asserts there are none. */
+    readonly critical_options?: CriticalOptions;
+  };
 }
 
 export interface TestCase {
@@ -49,6 +59,9 @@ const testFileSchema = strictObject({
         grant: strictObject({
           ttl_seconds: number().strict().typeError('must be a number').integer('must be a whole number').positive('must be positive'),
           principals: list(text(256)).min(1, 'must not be empty'),
+          cert_type: certTypeSchema().optional(),
+          extensions: extensionList(),
+          critical_options: criticalOptionsSchema(),
         }).optional(),
       }).required('is required'),
     }),

@@ -1,3 +1,4 @@
+import type { CriticalOptions } from '../core/certificate.js';
 import type { Decision } from '../core/types.js';
 import type { Expectation } from './test-file.js';
 
@@ -20,6 +21,11 @@ export interface FileResult {
   readonly cases: readonly CaseResult[];
 }
 
+/** `critical_options={...}` as JSON: a forced command may hold spaces and commas. */
+function describeOptions(options: CriticalOptions): string {
+  return `critical_options=${JSON.stringify(options)}`;
+}
+
 export function describeExpected(expected: Expectation): string {
   const grant = expected.grant;
   return [
@@ -27,6 +33,9 @@ export function describeExpected(expected: Expectation): string {
     ...(expected.reason ? [`reason=${expected.reason}`] : []),
     ...(grant?.ttl_seconds !== undefined ? [`ttl_seconds=${grant.ttl_seconds}`] : []),
     ...(grant?.principals ? [`principals=${grant.principals.join(',')}`] : []),
+    ...(grant?.cert_type ? [`cert_type=${grant.cert_type}`] : []),
+    ...(grant?.extensions ? [`extensions=${grant.extensions.join(',')}`] : []),
+    ...(grant?.critical_options ? [describeOptions(grant.critical_options)] : []),
   ].join(' ');
 }
 
@@ -35,7 +44,10 @@ export function describeActual(actual: Actual): string {
   return [
     `allow=${actual.allow}`,
     `reason=${actual.reason}`,
-    ...(grant ? [`ttl_seconds=${grant.ttl_seconds}`, `principals=${grant.principals.join(',')}`] : []),
+    ...(grant
+      ? [`ttl_seconds=${grant.ttl_seconds}`, `principals=${grant.principals.join(',')}`, `cert_type=${grant.cert_type}`,
+        `extensions=${grant.extensions.join(',')}`, describeOptions(grant.critical_options)]
+      : []),
     ...('decision_id' in actual ? [actual.decision_id] : []),
     ...(actual.message ? [`(${actual.message})`] : []),
   ].join(' ');

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { CheckInput, FlexAuthClient } from '../client/flex-auth-client.js';
 import { decide } from '../core/decide.js';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
-import type { Grant } from '../core/types.js';
+import type { CriticalOptions } from '../core/certificate.js';
+import type { CertificateGrant } from '../core/types.js';
 import { loadRegistry } from '../registry/load.js';
 import type { CompiledRegistry } from '../registry/compiled-registry.js';
 import { liveClient } from './live-client.js';
@@ -27,13 +28,23 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().every((value, i) => value === [...b].sort()[i]);
 }
 
+function sameOptions(a: CriticalOptions, b: CriticalOptions): boolean {
+  return a.force_command === b.force_command &&
+    (a.source_address === undefined ? b.source_address === undefined : b.source_address !== undefined && sameList(a.source_address, b.source_address));
+}
+
 function holds(expected: Expectation, actual: Actual): boolean {
   if (actual.allow !== expected.allow) return false;
   if (expected.reason !== undefined && actual.reason !== expected.reason) return false;
-  const grant: Grant | undefined = 'grant' in actual ? actual.grant : undefined;
-  if (expected.grant?.ttl_seconds !== undefined && grant?.ttl_seconds !== expected.grant.ttl_seconds) return false;
-  if (expected.grant?.principals !== undefined && !(grant && sameList(grant.principals, expected.grant.principals))) return false;
-  return true;
+  const want = expected.grant;
+  if (want === undefined) return true;
+  const grant: CertificateGrant | undefined = 'grant' in actual ? actual.grant : undefined;
+  if (grant === undefined) return false;
+  if (want.ttl_seconds !== undefined && grant.ttl_seconds !== want.ttl_seconds) return false;
+  if (want.principals !== undefined && !sameList(grant.principals, want.principals)) return false;
+  if (want.cert_type !== undefined && grant.cert_type !== want.cert_type) return false;
+  if (want.extensions !== undefined && !sameList(grant.extensions, want.extensions)) return false;
+  return want.critical_options === undefined || sameOptions(grant.critical_options, want.critical_options);
 }
 
 /** Where the cases of a file are decided: the offline engine, or a live server. */

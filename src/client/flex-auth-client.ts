@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Decision, Grant } from '../core/types.js';
+import { isCertType, isExtension, isForceCommand, isSourceAddress } from '../core/certificate.js';
+import type { CertType, CriticalOptions } from '../core/certificate.js';
+import type { CertificateGrant, Decision } from '../core/types.js';
 
 /** A check as a caller builds it; durations may be `"1h"` or seconds, as on the wire. */
 export interface CheckInput {
@@ -10,16 +12,20 @@ export interface CheckInput {
     readonly ttl?: string | number;
     readonly principals?: readonly string[];
     readonly metadata?: Readonly<Record<string, unknown>>;
+    readonly cert_type?: CertType;
+    readonly extensions?: readonly string[];
+    readonly critical_options?: CriticalOptions;
   };
 }
 
 /**
  * What a caller acts on. `allow` is true only for an HTTP 200 decision whose `allow` is
- * `true` and whose grant is well-formed; every other outcome (deny, 4xx, 5xx, timeout,
+ * `true` and whose grant is well-formed (the whole certificate: principals, ttl, type,
+ * extensions, critical options and key id, which the caller signs exactly); every other outcome (deny, 4xx, 5xx, timeout,
  * unreachable, unparsable body) is `allow: false` with a reason saying why.
  */
 export type CheckOutcome =
-  | { readonly allow: true; readonly reason: 'allowed'; readonly decisionId: string; readonly grant: Grant; readonly decision: Decision }
+  | { readonly allow: true; readonly reason: 'allowed'; readonly decisionId: string; readonly grant: CertificateGrant; readonly decision: Decision }
   | {
       readonly allow: false;
       /** A policy reason (`ttl_out_of_bounds`, …), `registry_unavailable`, or a client-side one: `http_error`, `unreachable`, `timeout`, `bad_response`, `no_token`. */
@@ -85,13 +91,30 @@ export function firstToken(text: string): string | undefined {
   return text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
 }
 
-function isGrant(value: unknown): value is Grant {
-  const grant = value as Grant | undefined;
+/** Critical options the caller knows how to sign: nothing else, so an option it would drop fails closed. */
+function isCriticalOptions(value: unknown): value is CriticalOptions {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { force_command: forceCommand, source_address: sources, ...rest } = value as Record<string, unknown>;
+  return Object.keys(rest).length === 0 &&
+    (forceCommand === undefined || isForceCommand(forceCommand)) &&
+    (sources === undefined || (Array.isArray(sources) && sources.length > 0 && sources.every(isSourceAddress)));
+}
+
+/**
+ * A grant ops-warden can sign exactly. One without the certificate fields (a flex-auth before
+ * contract section 14) is refused: signing it would leave extensions to the signer's defaults.
+ */
+function isGrant(value: unknown, decisionId: string): value is CertificateGrant {
+  const grant = value as CertificateGrant | undefined;
   return (
     typeof grant === 'object' && grant !== null &&
     Number.isSafeInteger(grant.ttl_seconds) && grant.ttl_seconds > 0 &&
     Array.isArray(grant.principals) && grant.principals.length > 0 &&
-    grant.principals.every((p) => typeof p === 'string' && p.length > 0)
+    grant.principals.every((p) => typeof p === 'string' && p.length > 0) &&
+    isCertType(grant.cert_type) &&
+    Array.isArray(grant.extensions) && grant.extensions.every((e) => typeof e === 'string' && isExtension(e)) &&
+    isCriticalOptions(grant.critical_options) &&
+    grant.key_id === decisionId
   );
 }
 
@@ -156,7 +179,7 @@ export class FlexAuthClient {
     }
     const decision = body as Partial<Decision> & { error?: { code?: string; message?: string } };
     if (response.status === 200 && decision.allow === true && decision.reason === 'allowed' &&
-        typeof decision.decision_id === 'string' && isGrant(decision.grant)) {
+        typeof decision.decision_id === 'string' && isGrant(decision.grant, decision.decision_id)) {
       return { allow: true, reason: 'allowed', decisionId: decision.decision_id, grant: decision.grant, decision: decision as Decision };
     }
     if (response.status === 200 && decision.allow === false && typeof decision.reason === 'string') {

@@ -1,4 +1,7 @@
 import { ValidationError } from 'yup';
+import { CERT_EXTENSIONS, CERTIFICATE_LIMITS, isCertType, isExtension, isPlainCriticalOptions } from './certificate.js';
+import type { CertType, CriticalOptions } from './certificate.js';
+import { certTypeSchema, criticalOptionsSchema, extensionList } from './certificate-schema.js';
 import { parseDuration } from './duration.js';
 import { InvalidRequestError } from './errors.js';
 import { isPlainObject, isText, onlyKeys } from './json-shape.js';
@@ -15,6 +18,8 @@ export const REQUEST_LIMITS = {
   principals: 64,
   principalLength: 256,
 } as const;
+
+const CONTEXT_KEYS = ['ttl', 'principals', 'metadata', 'cert_type', 'extensions', 'critical_options'];
 
 const requestSchema = strictObject({
   subject: strictObject({
@@ -37,6 +42,9 @@ const requestSchema = strictObject({
       .min(1, 'must not be empty (omit it to request all of the actor\'s principals)')
       .max(REQUEST_LIMITS.principals, `must have at most ${REQUEST_LIMITS.principals} entries`),
     metadata: plainObject(),
+    cert_type: certTypeSchema().optional(),
+    extensions: extensionList().max(CERT_EXTENSIONS.length, `must have at most ${CERT_EXTENSIONS.length} entries`),
+    critical_options: criticalOptionsSchema(),
   }),
 }).required('request body must be a JSON object');
 
@@ -44,7 +52,10 @@ interface RawCheckRequest {
   subject: { id: string };
   action: string;
   resource: { type?: string; id: string };
-  context?: { ttl?: number | string; principals?: string[]; metadata?: Record<string, unknown> };
+  context?: {
+    ttl?: number | string; principals?: string[]; metadata?: Record<string, unknown>;
+    cert_type?: CertType; extensions?: string[]; critical_options?: CriticalOptions;
+  };
 }
 
 function toCheckRequest(raw: RawCheckRequest, ttlSeconds: number | undefined): CheckRequest {
@@ -57,6 +68,9 @@ function toCheckRequest(raw: RawCheckRequest, ttlSeconds: number | undefined): C
       ...(ttlSeconds === undefined ? {} : { ttl: ttlSeconds }),
       ...(context.principals ? { principals: context.principals } : {}),
       ...(context.metadata ? { metadata: context.metadata } : {}),
+      ...(context.cert_type ? { cert_type: context.cert_type } : {}),
+      ...(context.extensions ? { extensions: context.extensions } : {}),
+      ...(context.critical_options ? { critical_options: context.critical_options } : {}),
     },
   };
 }
@@ -77,7 +91,7 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
   if (resource.type !== undefined && !isText(resource.type, REQUEST_LIMITS.typeLength)) return undefined;
   let ttl: number | undefined;
   if (context !== undefined) {
-    if (!isPlainObject(context) || !onlyKeys(context, ['ttl', 'principals', 'metadata'])) return undefined;
+    if (!isPlainObject(context) || !onlyKeys(context, CONTEXT_KEYS)) return undefined;
     if (context.ttl !== undefined) {
       const parsed = parseDuration(context.ttl);
       if (!parsed.ok) return undefined;
@@ -89,6 +103,10 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
       for (const principal of principals) if (typeof principal !== 'string' || !PRINCIPAL_PATTERN.test(principal)) return undefined;
     }
     if (metadata !== undefined && !isPlainObject(metadata)) return undefined;
+    const { cert_type: certType, extensions, critical_options: options } = context;
+    if (certType !== undefined && !isCertType(certType)) return undefined;
+    if (extensions !== undefined && !(Array.isArray(extensions) && extensions.every(isExtension) && new Set(extensions).size === extensions.length)) return undefined;
+    if (options !== undefined && !isPlainCriticalOptions(options)) return undefined;
   }
   return toCheckRequest(body as unknown as RawCheckRequest, ttl);
 }
@@ -99,9 +117,20 @@ export function fastCheckRequest(body: unknown): CheckRequest | undefined {
  */
 function boundedForValidation(body: unknown): unknown {
   if (!isPlainObject(body) || !isPlainObject(body.context)) return body;
-  const { principals } = body.context;
-  if (!Array.isArray(principals) || principals.length <= REQUEST_LIMITS.principals + 1) return body;
-  return { ...body, context: { ...body.context, principals: principals.slice(0, REQUEST_LIMITS.principals + 1) } };
+  const { principals, extensions, critical_options: options } = body.context;
+  const cut = (list: unknown, max: number): unknown => (Array.isArray(list) && list.length > max + 1 ? list.slice(0, max + 1) : list);
+  const sources = isPlainObject(options) ? options.source_address : undefined;
+  if (cut(principals, REQUEST_LIMITS.principals) === principals && cut(extensions, CERT_EXTENSIONS.length) === extensions &&
+    cut(sources, CERTIFICATE_LIMITS.sourceAddresses) === sources) return body;
+  return {
+    ...body,
+    context: {
+      ...body.context,
+      principals: cut(principals, REQUEST_LIMITS.principals),
+      extensions: cut(extensions, CERT_EXTENSIONS.length),
+      ...(isPlainObject(options) ? { critical_options: { ...options, source_address: cut(sources, CERTIFICATE_LIMITS.sourceAddresses) } } : {}),
+    },
+  };
 }
 
 /** The schema's verdict: a `CheckRequest`, or an `InvalidRequestError` listing the problems (capped). */

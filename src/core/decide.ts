@@ -1,7 +1,9 @@
+import { hash } from 'node:crypto';
+import { stringify } from 'safe-stable-stringify';
 import { decisionId } from './decision-id.js';
 import { sshSignV1 } from './policies/ssh-sign-v1.js';
 import type { PolicyPackage, Rule, RuleOutcome } from './policy.js';
-import type { CheckRequest, Decision, PolicyRegistry, TraceEntry } from './types.js';
+import type { CheckRequest, Decision, NormalizedRequest, PolicyRegistry, TraceEntry } from './types.js';
 
 /**
  * Policy packages by resource type. A request for a type no package serves is judged by the
@@ -26,6 +28,18 @@ function traceEntry(rule: Rule, outcome: RuleOutcome): TraceEntry {
     : { rule: rule.name, reason: rule.reason, result: outcome.result, message: outcome.message };
 }
 
+/**
+ * The decision id. decision-id.ts spells out the v1 input (the hot path); a request with
+ * certificate fields in its normalized form is hashed the same way over the generic canonical
+ * JSON, which for a v1 input is the same text (a property test checks both).
+ */
+function idOf(policy: string, revision: string, normalized: NormalizedRequest): string {
+  if (normalized.cert_type === undefined && normalized.extensions === undefined && normalized.critical_options === undefined) {
+    return decisionId(policy, revision, normalized);
+  }
+  return `decision:${hash('sha256', stringify({ policy, request: normalized, revision }) ?? '', 'hex').slice(0, 16)}`;
+}
+
 /** Pure and deterministic: the same registry revision and request always give the same decision. */
 export function decide(registry: PolicyRegistry, request: CheckRequest, options: DecideOptions = {}): Decision {
   const explain = options.explain === true;
@@ -44,11 +58,14 @@ export function decide(registry: PolicyRegistry, request: CheckRequest, options:
   }
 
   // Built field by field, in the order the response shows them.
-  const { normalized } = input;
-  const id = decisionId(pkg.name, registry.revision, normalized);
+  const { normalized, certificate } = input;
+  const id = idOf(pkg.name, registry.revision, normalized);
   const decision: Decision = denial
     ? { allow: false, reason: denial.rule.reason, message: denial.message, decision_id: id, registry_revision: registry.revision, policy: pkg.name }
     // Every rule passed, so the principals rule saw a non-empty list and the ttl rule a ttl.
-    : { allow: true, reason: 'allowed', decision_id: id, registry_revision: registry.revision, policy: pkg.name, grant: { ttl_seconds: normalized.ttl_seconds ?? 0, principals: normalized.principals } };
+    : { allow: true, reason: 'allowed', decision_id: id, registry_revision: registry.revision, policy: pkg.name, grant: {
+      ttl_seconds: normalized.ttl_seconds ?? 0, principals: normalized.principals, cert_type: certificate.cert_type,
+      extensions: certificate.extensions, critical_options: certificate.critical_options, key_id: id,
+    } };
   return explain ? { ...decision, trace } : decision;
 }

@@ -1,3 +1,4 @@
+import type { RequestedCertificate } from './certificate.js';
 import type { Actor, CheckRequest, DenyReason, NormalizedRequest, PolicyRegistry } from './types.js';
 
 /** What every rule of a package sees: the request, its actor (if any) and its normalized form. */
@@ -6,6 +7,8 @@ export interface EvaluationInput {
   readonly registry: PolicyRegistry;
   readonly actor: Actor | undefined;
   readonly normalized: NormalizedRequest;
+  /** The certificate asked for, the actor's defaults applied: what the grant carries on allow. */
+  readonly certificate: RequestedCertificate;
   /** A trace was asked for, so passing rules should show their evidence (a relationship path). */
   readonly explain: boolean;
 }
@@ -29,7 +32,7 @@ export interface Rule {
 export interface PolicyPackage {
   readonly name: string;
   readonly resourceType: string;
-  /** Looks up the actor and applies its defaults (ttl, principals) to the request. */
+  /** Looks up the actor and applies its defaults (ttl, principals, certificate) to the request. */
   prepare(request: CheckRequest, registry: PolicyRegistry, explain: boolean): EvaluationInput;
   readonly rules: readonly Rule[];
 }

@@ -98,3 +98,27 @@ export function validationDetails(error: ValidationError): { readonly details: E
   }
   return { details, total };
 }
+
+/**
+ * Errors at `path[i]` for every item equal to an earlier one (by `key`), up to the details
+ * cap, then one counting the rest.
+ */
+export function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item, field = '') {
+  return function (this: TestContext, items: readonly T[] | undefined) {
+    if (!Array.isArray(items)) return true;
+    const firstIndex = new Map<unknown, number>();
+    const errors: ValidationError[] = [];
+    let unlisted = 0;
+    items.forEach((item, index) => {
+      const value = key(item);
+      if (typeof value !== 'string') return;
+      const first = firstIndex.get(value);
+      if (first === undefined) firstIndex.set(value, index);
+      else if (errors.length < MAX_ERROR_DETAILS) errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
+      else unlisted++;
+    });
+    if (unlisted > 0) errors.push(unlistedErrors(this, unlisted));
+    return errors.length === 0 || new ValidationError(errors);
+  };
+}
+

@@ -1,3 +1,5 @@
+import type { CertificateProfile, CertType, CriticalOptions } from './certificate.js';
+
 /** The data the decision engine works on. Nothing here knows about HTTP, files or Kubernetes. */
 
 export const ACTOR_TYPES = ['agent', 'admin', 'automation', 'service', 'human'] as const;
@@ -10,6 +12,9 @@ export const DENY_REASONS = [
   'action_not_allowed',
   'subject_not_allowed',
   'principal_not_allowed',
+  'cert_type_not_allowed',
+  'extension_not_allowed',
+  'critical_option_not_allowed',
   'ttl_out_of_bounds',
 ] as const;
 export type DenyReason = (typeof DENY_REASONS)[number];
@@ -31,6 +36,8 @@ export interface Actor {
   readonly principals: readonly string[];
   readonly ttl: TtlBounds;
   readonly disabled: boolean;
+  /** What its certificates may carry; actors without a `certificate` section share the default profile. */
+  readonly certificate: CertificateProfile;
 }
 
 /** What the engine needs from a loaded registry; the registry layer implements it. */
@@ -56,6 +63,9 @@ export interface CheckRequest {
     readonly ttl?: number;
     readonly principals?: readonly string[];
     readonly metadata?: Readonly<Record<string, unknown>>;
+    readonly cert_type?: CertType;
+    readonly extensions?: readonly string[];
+    readonly critical_options?: CriticalOptions;
   };
 }
 
@@ -66,6 +76,13 @@ export interface NormalizedRequest {
   readonly resource: { readonly type: string; readonly id: string };
   readonly ttl_seconds: number | null;
   readonly principals: readonly string[];
+  /**
+   * The certificate fields, each only when it differs from what a request without it gets (so
+   * v1 requests keep their ids, and spelling out a default changes nothing, like a ttl of `1h`).
+   */
+  readonly cert_type?: CertType;
+  readonly extensions?: readonly string[];
+  readonly critical_options?: CriticalOptions;
 }
 
 export type RuleResult = 'pass' | 'fail' | 'skip';
@@ -83,9 +100,21 @@ export interface TraceEntry {
   readonly path?: readonly string[];
 }
 
+/** The v1 part of a grant: principals and validity. */
 export interface Grant {
   readonly ttl_seconds: number;
   readonly principals: readonly string[];
+}
+
+/** The whole certificate ops-warden may have signed, and nothing more (contract section 14). */
+export interface CertificateGrant extends Grant {
+  readonly cert_type: CertType;
+  /** Sorted. */
+  readonly extensions: readonly string[];
+  /** Only the options the certificate carries, `source_address` sorted; `{}` when none. */
+  readonly critical_options: CriticalOptions;
+  /** The decision id, so that sshd's log line (which shows the key id) joins the decision log. */
+  readonly key_id: string;
 }
 
 /** The answer to a check, serialized as-is as the HTTP body and by `flex-auth check`. */
@@ -96,6 +125,6 @@ export interface Decision {
   readonly decision_id: string;
   readonly registry_revision: string;
   readonly policy: string;
-  readonly grant?: Grant;
+  readonly grant?: CertificateGrant;
   readonly trace?: readonly TraceEntry[];
 }

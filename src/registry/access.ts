@@ -1,3 +1,5 @@
+import { certificateProfile, DEFAULT_CERTIFICATE_PROFILE } from '../core/certificate.js';
+import type { CertificateProfile } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
 import type { ActorType, TtlBounds } from '../core/types.js';
 import { usersetGroup } from './document.js';
@@ -24,6 +26,8 @@ export interface ActorAccess {
   readonly direct: ReadonlySet<string>;
   /** Groups whose members are granted, first granted first (the order a check looks in). */
   readonly groups: readonly string[];
+  /** What its certificates may carry (types, extensions, critical options). */
+  readonly certificate: CertificateProfile;
 }
 
 /** How a subject reaches an actor: `[]` directly, else the groups from the granted one down. */
@@ -106,6 +110,7 @@ export function loadAccess(text: string): RegistryAccess {
       },
       direct,
       groups: [...groups],
+      certificate: entry.certificate === undefined ? DEFAULT_CERTIFICATE_PROFILE : certificateProfile(entry.certificate),
     });
   }
   return new RegistryAccess(revision, actors, graph.membership());

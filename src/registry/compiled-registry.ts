@@ -1,3 +1,4 @@
+import { certificateProfile, DEFAULT_CERTIFICATE_PROFILE } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.js';
@@ -137,6 +138,8 @@ class ActorIndex {
       principals: Object.freeze([...entry.principals]),
       ttl: this.ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
       disabled: entry.disabled ?? false,
+      // Compiled once here, so a check reads the actor's defaults and allocates nothing for them.
+      certificate: entry.certificate === undefined ? DEFAULT_CERTIFICATE_PROFILE : certificateProfile(entry.certificate),
       listed: grants.listed,
       signers: grants.signers,
       signerGroups: grants.signerGroups,

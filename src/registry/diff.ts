@@ -1,3 +1,6 @@
+import { cidrContains } from '../core/cidr.js';
+import type { Cidr } from '../core/cidr.js';
+import type { CertificateProfile } from '../core/certificate.js';
 import { formatDuration } from '../core/duration.js';
 import type { AccessPath, ActorAccess, RegistryAccess } from './access.js';
 
@@ -12,6 +15,11 @@ export const CHANGE_KINDS = [
   'subjects_added', 'subjects_removed',
   'actions_added', 'actions_removed',
   'principals_added', 'principals_removed',
+  'cert_types_added', 'cert_types_removed',
+  'extensions_added', 'extensions_removed',
+  'default_extensions_added', 'default_extensions_removed',
+  'force_command_removed', 'force_command_added', 'force_command_changed',
+  'source_address_unrestricted', 'source_address_restricted', 'source_address_widened', 'source_address_narrowed',
   'ttl_max_raised', 'ttl_max_lowered',
   'ttl_min_lowered', 'ttl_min_raised',
   'ttl_default_raised', 'ttl_default_lowered',
@@ -21,10 +29,15 @@ export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 /**
  * Kinds that grant more. An added actor widens unless disabled; everything else is fixed by
- * its kind. A raised default ttl widens: callers that ask for no ttl get longer certificates.
+ * its kind. A raised default ttl widens: callers that ask for no ttl get longer certificates;
+ * so do default extensions added. A forced command removed or changed widens (the certificate
+ * runs something the reviewed command did not); one added narrows. Source blocks that let a
+ * certificate be used from an address it could not be used from before widen.
  */
 const WIDENING: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
   'actor_enabled', 'subjects_added', 'actions_added', 'principals_added',
+  'cert_types_added', 'extensions_added', 'default_extensions_added',
+  'force_command_removed', 'force_command_changed', 'source_address_unrestricted', 'source_address_widened',
   'ttl_max_raised', 'ttl_min_lowered', 'ttl_default_raised',
 ]);
 
@@ -68,6 +81,36 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 function added(before: readonly string[], after: readonly string[]): string[] {
   const had = new Set(before);
   return after.filter((value) => !had.has(value));
+}
+
+/** The blocks of `blocks` (texts beside their parsed forms) that no block of `within` contains. */
+function uncovered(texts: readonly string[], blocks: readonly Cidr[], within: readonly Cidr[]): string[] {
+  return texts.filter((_, i) => !within.some((outer) => cidrContains(outer, blocks[i]!)));
+}
+
+/** Certificate changes of one actor: types, extensions (allowed and default) and critical options. */
+function certificateChanges(
+  old: CertificateProfile, now: CertificateProfile,
+  listChanges: (before: readonly string[], after: readonly string[], more: ChangeKind, fewer: ChangeKind) => void,
+  push: (change: ChangeKind, values: readonly string[]) => void,
+): void {
+  listChanges([...old.types].sort(), [...now.types].sort(), 'cert_types_added', 'cert_types_removed');
+  listChanges(old.allowedExtensions, now.allowedExtensions, 'extensions_added', 'extensions_removed');
+  listChanges(old.defaultExtensions, now.defaultExtensions, 'default_extensions_added', 'default_extensions_removed');
+  const was = old.criticalOptions;
+  const is = now.criticalOptions;
+  if (was.force_command !== is.force_command) {
+    if (is.force_command === undefined) push('force_command_removed', [was.force_command!]);
+    else if (was.force_command === undefined) push('force_command_added', [is.force_command]);
+    else push('force_command_changed', [was.force_command, is.force_command]);
+  }
+  if (was.source_address === undefined && is.source_address === undefined) return;
+  if (is.source_address === undefined) return push('source_address_unrestricted', was.source_address!);
+  if (was.source_address === undefined) return push('source_address_restricted', is.source_address);
+  const wider = uncovered(is.source_address, now.sourceNetworks, old.sourceNetworks);
+  const narrower = uncovered(was.source_address, old.sourceNetworks, now.sourceNetworks);
+  if (wider.length > 0) push('source_address_widened', wider);
+  if (narrower.length > 0) push('source_address_narrowed', narrower);
 }
 
 /**
@@ -128,6 +171,9 @@ export function diffAccess(before: RegistryAccess, after: RegistryAccess): Regis
     }
     listChanges(name, old.actions, now.actions, 'actions_added', 'actions_removed');
     listChanges(name, old.principals, now.principals, 'principals_added', 'principals_removed');
+    if (old.certificate !== now.certificate) {
+      certificateChanges(old.certificate, now.certificate, (a, b, more, fewer) => listChanges(name, a, b, more, fewer), (change, values) => push(name, change, values));
+    }
     const ttl = (bound: 'max' | 'min' | 'default', up: ChangeKind, down: ChangeKind) => {
       if (old.ttl[bound] !== now.ttl[bound]) {
         push(name, now.ttl[bound] > old.ttl[bound] ? up : down, [formatDuration(old.ttl[bound]), formatDuration(now.ttl[bound])]);

@@ -1,3 +1,4 @@
+import type { CertificateSection } from '../core/certificate.js';
 import { isSubjectId, subjectIdProblem } from '../core/patterns.js';
 import type { ActorType } from '../core/types.js';
 
@@ -25,6 +26,8 @@ export interface ActorEntry {
   readonly ttl: { readonly default: Duration; readonly min?: Duration; readonly max: Duration };
   readonly allowed_subjects?: readonly string[];
   readonly disabled?: boolean;
+  /** What the actor's certificates may carry (contract section 14); absent: the defaults. */
+  readonly certificate?: CertificateSection;
 }
 
 /** `object#relation@subject`, OpenFGA style. */

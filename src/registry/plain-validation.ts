@@ -1,3 +1,4 @@
+import { isCertType, isExtension, isPlainCriticalOptions } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
 import { isPlainObject, isText, onlyKeys } from '../core/json-shape.js';
 import { PRINCIPAL_PATTERN } from '../core/patterns.js';
@@ -42,15 +43,29 @@ function isPlainTtl(ttl: unknown): boolean {
   return def !== undefined && max !== undefined && min !== undefined && min <= def && def <= max;
 }
 
+function isPlainCertificate(certificate: unknown): boolean {
+  if (!isPlainObject(certificate) || !onlyKeys(certificate, ['types', 'extensions', 'critical_options'])) return false;
+  const { types, extensions, critical_options: options } = certificate;
+  if (types !== undefined && !isTextList(types, 4, isCertType, true)) return false;
+  if (extensions !== undefined) {
+    if (!isPlainObject(extensions) || !onlyKeys(extensions, ['allowed', 'default'])) return false;
+    const { allowed, default: defaults } = extensions;
+    if (!isTextList(allowed, 64, isExtension, false)) return false;
+    if (defaults !== undefined && !(isTextList(defaults, 64, isExtension, false) && defaults.every((name) => allowed.includes(name)))) return false;
+  }
+  return options === undefined || isPlainCriticalOptions(options);
+}
+
 /** One actor meets `actorSchema` (whether its name is unique is the document's question). */
 export function isPlainActor(actor: unknown): boolean {
-  if (!isPlainObject(actor) || !onlyKeys(actor, ['name', 'type', 'actions', 'principals', 'ttl', 'allowed_subjects', 'disabled'])) return false;
+  if (!isPlainObject(actor) || !onlyKeys(actor, ['name', 'type', 'actions', 'principals', 'ttl', 'allowed_subjects', 'disabled', 'certificate'])) return false;
   if (typeof actor.name !== 'string' || !ACTOR_NAME_PATTERN.test(actor.name)) return false;
   if (!(ACTOR_TYPES as readonly unknown[]).includes(actor.type)) return false;
   if (actor.actions !== undefined && !isTextList(actor.actions, 64, (a) => ACTION_PATTERN.test(a), true)) return false;
   if (!isTextList(actor.principals, 256, (p) => PRINCIPAL_PATTERN.test(p), true)) return false;
   if (!isPlainTtl(actor.ttl)) return false;
   if (actor.allowed_subjects !== undefined && !isTextList(actor.allowed_subjects, 300, isSubjectReference, false)) return false;
+  if (actor.certificate !== undefined && !isPlainCertificate(actor.certificate)) return false;
   return actor.disabled === undefined || typeof actor.disabled === 'boolean';
 }
 

@@ -18,7 +18,7 @@ export function revisionOf(document: unknown): string {
 export const CANONICAL_KEYS = {
   document: ['actors', 'metadata', 'relationships', 'schema'],
   metadata: ['generated_at', 'name', 'source'],
-  actor: ['actions', 'allowed_subjects', 'disabled', 'name', 'principals', 'ttl', 'type'],
+  actor: ['actions', 'allowed_subjects', 'certificate', 'disabled', 'name', 'principals', 'ttl', 'type'],
   ttl: ['default', 'max', 'min'],
   relationship: ['object', 'relation', 'subject'],
 } as const;
@@ -38,6 +38,8 @@ function actorJson(actor: ActorEntry): string {
   let text = '{';
   if (actor.actions !== undefined) text += `"actions":${list(actor.actions)},`;
   if (actor.allowed_subjects !== undefined) text += `"allowed_subjects":${list(actor.allowed_subjects)},`;
+  // Few actors have one: the generic writer is cheap enough for it.
+  if (actor.certificate !== undefined) text += `"certificate":${stringify(actor.certificate)},`;
   if (actor.disabled !== undefined) text += `"disabled":${actor.disabled},`;
   text += `"name":${jsonString(actor.name)},"principals":${list(actor.principals)},` +
     `"ttl":{"default":${duration(ttl.default)},"max":${duration(ttl.max)}${ttl.min === undefined ? '' : `,"min":${duration(ttl.min)}`}},` +

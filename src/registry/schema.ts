@@ -1,9 +1,10 @@
-import { boolean, string, type TestContext, ValidationError } from 'yup';
+import { boolean, string, ValidationError } from 'yup';
 import type { AnySchema } from 'yup';
+import { isExtension } from '../core/certificate.js';
+import { certTypeSchema, criticalOptionsSchema, extensionList } from '../core/certificate-schema.js';
 import { parseDuration } from '../core/duration.js';
-import { MAX_ERROR_DETAILS } from '../core/errors.js';
 import { PRINCIPAL_HINT, PRINCIPAL_PATTERN } from '../core/patterns.js';
-import { duration, list, strictObject, text, unlistedErrors } from '../core/schema.js';
+import { duration, list, strictObject, text, uniqueItems } from '../core/schema.js';
 import { ACTOR_TYPES } from '../core/types.js';
 import {
   ACTION_PATTERN, ACTOR_NAME_PATTERN, isObjectReference, isTimestamp, relationOf, SCHEMA_ID, subjectReferenceProblem,
@@ -15,29 +16,6 @@ import {
  * `documentShellSchema` (the document without its items) plus `actorSchema` and
  * `relationshipSchema` item by item, so that it can stop once enough errors are listed.
  */
-
-/**
- * Errors at `path[i]` for every item equal to an earlier one (by `key`), up to the details
- * cap, then one counting the rest.
- */
-function uniqueItems<T>(what: string, key: (item: T) => unknown = (item) => item, field = '') {
-  return function (this: TestContext, items: readonly T[] | undefined) {
-    if (!Array.isArray(items)) return true;
-    const firstIndex = new Map<unknown, number>();
-    const errors: ValidationError[] = [];
-    let unlisted = 0;
-    items.forEach((item, index) => {
-      const value = key(item);
-      if (typeof value !== 'string') return;
-      const first = firstIndex.get(value);
-      if (first === undefined) firstIndex.set(value, index);
-      else if (errors.length < MAX_ERROR_DETAILS) errors.push(this.createError({ path: `${this.path}[${index}]${field}`, message: `duplicate ${what} ${value} (first at index ${first})` }));
-      else unlisted++;
-    });
-    if (unlisted > 0) errors.push(unlistedErrors(this, unlisted));
-    return errors.length === 0 || new ValidationError(errors);
-  };
-}
 
 function subjectReference() {
   return text(300).test({
@@ -78,6 +56,28 @@ const ttlSchema = strictObject({
     },
   });
 
+const certificateSchema = strictObject({
+  types: list(certTypeSchema())
+    .min(1, 'must not be empty (omit it for ["user"])')
+    .test({ name: 'unique-types', test: uniqueItems('certificate type') }),
+  extensions: strictObject({
+    allowed: extensionList().required('is required'),
+    default: extensionList(),
+  }).test({
+    name: 'default-within-allowed',
+    test(extensions) {
+      if (!extensions || !Array.isArray(extensions.allowed) || !Array.isArray(extensions.default)) return true;
+      const allowed = extensions.allowed as unknown[];
+      const errors = (extensions.default as unknown[]).flatMap((name, index) =>
+        typeof name === 'string' && isExtension(name) && !allowed.includes(name)
+          ? [this.createError({ path: `${this.path}.default[${index}]`, message: `${name} must also be in extensions.allowed` })]
+          : []);
+      return errors.length === 0 || new ValidationError(errors);
+    },
+  }),
+  critical_options: criticalOptionsSchema(),
+});
+
 export const actorSchema = strictObject({
   name: text(256).matches(ACTOR_NAME_PATTERN, 'must match ^[a-z][a-z0-9-]{0,62}$'),
   type: string().strict().required('is required').typeError('must be a string')
@@ -93,6 +93,7 @@ export const actorSchema = strictObject({
   allowed_subjects: list(subjectReference())
     .test({ name: 'unique-subjects', test: uniqueItems('subject') }),
   disabled: boolean().strict().typeError('must be true or false').nonNullable('must be true or false'),
+  certificate: certificateSchema,
 });
 
 export const relationshipSchema = strictObject({

@@ -83,7 +83,10 @@ describe('AuthZEN 1.0 conformance (real flex-auth serve)', function () {
       expect(result.body.decision).to.equal(true);
       expect(result.body.context.reason).to.equal('allowed');
       expect(result.body.context.decision_id).to.match(DECISION_ID);
-      expect(result.body.context.grant).to.deep.equal({ ttl_seconds: 7200, principals: ['atm-backup', 'backup'] });
+      expect(result.body.context.grant).to.deep.equal({
+        ttl_seconds: 7200, principals: ['atm-backup', 'backup'], cert_type: 'user', extensions: ['permit-pty'], critical_options: {},
+        key_id: result.body.context.decision_id,
+      });
     });
 
     it('answers a denied request with HTTP 200 and "decision": false, the reason and an admin message (c-2-2-2)', async function () {
@@ -123,7 +126,7 @@ describe('AuthZEN 1.0 conformance (real flex-auth serve)', function () {
 
     it('evaluates action.properties ttl and principals as the check does, strictly', async function () {
       const within = await post(EVALUATION, { ...permit, action: { name: 'sign', properties: { ttl: '30m', principals: ['backup'] } } });
-      expect(within.body.context.grant, within.text).to.deep.equal({ ttl_seconds: 1800, principals: ['backup'] });
+      expect(within.body.context.grant, within.text).to.deep.include({ ttl_seconds: 1800, principals: ['backup'] });
       const tooLong = await post(EVALUATION, { ...permit, action: { name: 'sign', properties: { ttl: '9h' } } });
       expect(tooLong.body.decision).to.equal(false);
       expect(tooLong.body.context.reason).to.equal('ttl_out_of_bounds');

@@ -24,8 +24,16 @@ const RULE_REASONS = [
   'action_not_allowed',
   'subject_not_allowed',
   'principal_not_allowed',
+  'cert_type_not_allowed',
+  'extension_not_allowed',
+  'critical_option_not_allowed',
   'ttl_out_of_bounds',
 ];
+
+/** The grant of an actor and request that use none of the certificate fields (contract section 14). */
+function v1Grant(ttlSeconds: number, principals: string[], decisionId: string) {
+  return { ttl_seconds: ttlSeconds, principals, cert_type: 'user', extensions: ['permit-pty'], critical_options: {}, key_id: decisionId };
+}
 
 function actorNamed(name: string): any {
   const actor = production.actors.find((a: any) => a.name === name);
@@ -101,7 +109,7 @@ describe('serve (embedded registry)', function () {
       expect(result.status, result.text).to.equal(200);
       expect(result.body.allow).to.equal(true);
       expect(result.body.reason).to.equal('allowed');
-      expect(result.body.grant).to.deep.equal({ ttl_seconds: 8 * 3600, principals: ['agt-state-hub-bridge'] });
+      expect(result.body.grant).to.deep.equal(v1Grant(8 * 3600, ['agt-state-hub-bridge'], result.body.decision_id));
       expect(result.body.registry_revision).to.equal(PRODUCTION_REVISION);
       expect(result.body.policy).to.equal('ssh-sign/v1');
       expect(result.body.decision_id).to.match(DECISION_ID);
@@ -146,7 +154,7 @@ describe('serve (embedded registry)', function () {
       expect([...result.body.grant.principals].sort()).to.deep.equal([...actor.principals].sort());
 
       const bridge = await postCheck(server.url, checkFor('agt-state-hub-bridge'));
-      expect(bridge.body.grant, bridge.text).to.deep.equal({ ttl_seconds: 3600, principals: ['agt-state-hub-bridge'] });
+      expect(bridge.body.grant, bridge.text).to.deep.equal(v1Grant(3600, ['agt-state-hub-bridge'], bridge.body.decision_id));
       const backup = await postCheck(server.url, checkFor('atm-backup-daily', { principals: ['backup'] }));
       expect(backup.body.grant.ttl_seconds, backup.text).to.equal(2 * 3600); // atm-backup-daily ttl.default is "2h"
     });
@@ -181,7 +189,7 @@ describe('serve (embedded registry)', function () {
   });
 
   describe('explain', function () {
-    it('returns all 7 rules in contract order with the nested-group path for iam:carol on atm-backup-daily', async function () {
+    it('returns all 10 rules in contract order with the nested-group path for iam:carol on atm-backup-daily', async function () {
       const result = await postCheck(server.url, checkFor('atm-backup-daily', { principals: ['backup'] }, 'iam:carol'), { query: '?explain=true' });
       expect(result.body.allow, result.text).to.equal(true);
       const trace = result.body.trace as any[];

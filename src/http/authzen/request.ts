@@ -14,7 +14,7 @@ export const SUBJECT_TYPE = 'identity';
 /** The one resource type the ssh-sign/v1 package serves. */
 export const RESOURCE_TYPE = 'ssh_actor';
 /** The keys of `action.properties` flex-auth reads; any other is named in a warning. */
-const ACTION_PROPERTIES = ['ttl', 'principals'] as const;
+const ACTION_PROPERTIES = ['ttl', 'principals', 'cert_type', 'extensions', 'critical_options'] as const;
 
 export type Entity = Readonly<Record<string, unknown>>;
 
@@ -91,8 +91,9 @@ export interface MappedEvaluation {
 
 /**
  * One AuthZEN evaluation (subject, action, resource, context) as the equivalent v1 check:
- * `action.name` is the action, `action.properties.ttl` and `.principals` the check's context
- * keys, the AuthZEN `context` the check's `metadata` (logged by key names, never decided on).
+ * `action.name` is the action, `action.properties` (`ttl`, `principals`, `cert_type`,
+ * `extensions`, `critical_options`) the check's context keys, the AuthZEN `context` the check's
+ * `metadata` (logged by key names, never decided on).
  * Throws `InvalidRequestError` (a 400, or an item's error in a batch).
  */
 export function mapEvaluation(evaluation: Entity): MappedEvaluation {

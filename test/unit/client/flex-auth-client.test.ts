@@ -7,7 +7,10 @@ import { FlexAuthClient } from '../../../src/client/flex-auth-client.js';
 const CHECK = { subject: { id: 'agt-a' }, action: 'sign', resource: { id: 'agt-a' } };
 const ALLOW = {
   allow: true, reason: 'allowed', decision_id: 'decision:0123456789abcdef', registry_revision: 'sha256:x', policy: 'ssh-sign/v1',
-  grant: { ttl_seconds: 3600, principals: ['agt-a'] },
+  grant: {
+    ttl_seconds: 3600, principals: ['agt-a'], cert_type: 'user', extensions: ['permit-pty'],
+    critical_options: { force_command: '/usr/bin/backup', source_address: ['10.0.0.0/8'] }, key_id: 'decision:0123456789abcdef',
+  },
 };
 
 /** A server that answers every request with `respond`; the client's view of it is what is tested. */
@@ -60,8 +63,20 @@ describe('FlexAuthClient', () => {
   const malformedAllows: [string, unknown][] = [
     ['allow is the string "true"', { ...ALLOW, allow: 'true' }],
     ['the grant is missing', { ...ALLOW, grant: undefined }],
-    ['the grant has no principals', { ...ALLOW, grant: { ttl_seconds: 3600, principals: [] } }],
-    ['the grant ttl is zero', { ...ALLOW, grant: { ttl_seconds: 0, principals: ['agt-a'] } }],
+    ['the grant has no principals', { ...ALLOW, grant: { ...ALLOW.grant, principals: [] } }],
+    ['the grant ttl is zero', { ...ALLOW, grant: { ...ALLOW.grant, ttl_seconds: 0 } }],
+    // A flex-auth before contract section 14: signing its grant would leave the certificate to OpenBao's defaults.
+    ['the grant has only principals and a ttl', { ...ALLOW, grant: { ttl_seconds: 3600, principals: ['agt-a'] } }],
+    ['the grant has no cert_type', { ...ALLOW, grant: { ...ALLOW.grant, cert_type: undefined } }],
+    ['the grant has an unknown cert_type', { ...ALLOW, grant: { ...ALLOW.grant, cert_type: 'ca' } }],
+    ['the grant has no extensions', { ...ALLOW, grant: { ...ALLOW.grant, extensions: undefined } }],
+    ['the grant has an unknown extension', { ...ALLOW, grant: { ...ALLOW.grant, extensions: ['permit-pty', 'login@example.com'] } }],
+    ['the grant has no critical_options', { ...ALLOW, grant: { ...ALLOW.grant, critical_options: undefined } }],
+    ['the grant has a critical option the client does not know', { ...ALLOW, grant: { ...ALLOW.grant, critical_options: { 'verify-required': '' } } }],
+    ['the grant has an empty source_address', { ...ALLOW, grant: { ...ALLOW.grant, critical_options: { source_address: [] } } }],
+    ['the grant has a source_address that is not a CIDR block', { ...ALLOW, grant: { ...ALLOW.grant, critical_options: { source_address: ['10.0.0.1'] } } }],
+    ['the grant has a force_command with a newline', { ...ALLOW, grant: { ...ALLOW.grant, critical_options: { force_command: 'true\nrm -rf /' } } }],
+    ['the grant key_id is not the decision id', { ...ALLOW, grant: { ...ALLOW.grant, key_id: 'decision:ffffffffffffffff' } }],
     ['the reason contradicts allow', { ...ALLOW, reason: 'subject_not_allowed' }],
   ];
   for (const [label, body] of malformedAllows) {

@@ -40,11 +40,16 @@ function check(body: Json, options: { explain?: boolean; against?: CompiledRegis
   return decide(options.against ?? registry, parseCheckRequest(body), { explain: options.explain ?? false });
 }
 
+/** A grant for a request and actor that use no certificate fields: the contract's section 14 defaults. */
+function v1Grant(ttl: number, principals: string[], id: string): Json {
+  return { ttl_seconds: ttl, principals, cert_type: 'user', extensions: ['permit-pty'], critical_options: {}, key_id: id };
+}
+
 describe('the ssh-sign/v1 policy', () => {
   it('allows a registered subject and grants the requested ttl and principals', () => {
     const decision = check(request({ context: { ttl: '8h', principals: ['agt-a'] } }));
     expect(decision).to.include({ allow: true, reason: 'allowed', policy: 'ssh-sign/v1', registry_revision: registry.revision });
-    expect(decision.grant).to.deep.equal({ ttl_seconds: 8 * 3600, principals: ['agt-a'] });
+    expect(decision.grant).to.deep.equal(v1Grant(8 * 3600, ['agt-a'], decision.decision_id));
     expect(decision).not.to.have.property('message');
   });
 
@@ -54,7 +59,7 @@ describe('the ssh-sign/v1 policy', () => {
 
   it('grants the actor default ttl and all its principals when the context is absent', () => {
     const decision = check(request());
-    expect(decision.grant).to.deep.equal({ ttl_seconds: 3600, principals: ['agt-a', 'deploy'] });
+    expect(decision.grant).to.deep.equal(v1Grant(3600, ['agt-a', 'deploy'], decision.decision_id));
   });
 
   it('sorts and de-duplicates requested principals in the grant', () => {
@@ -123,6 +128,9 @@ describe('the ssh-sign/v1 policy', () => {
       ['action_not_allowed', (body) => { body.action = 'revoke'; }],
       ['subject_not_allowed', (body) => { body.subject = { id: 'iam:mallory' }; }],
       ['principal_not_allowed', (body) => { body.context = { ...(body.context as Json), principals: ['root'] }; }],
+      ['cert_type_not_allowed', (body) => { body.context = { ...(body.context as Json), cert_type: 'host' }; }],
+      ['extension_not_allowed', (body) => { body.context = { ...(body.context as Json), extensions: ['permit-agent-forwarding'] }; }],
+      ['critical_option_not_allowed', (body) => { body.context = { ...(body.context as Json), critical_options: { force_command: '/bin/true' } }; }],
       ['ttl_out_of_bounds', (body) => { body.context = { ...(body.context as Json), ttl: '999h' }; }],
     ];
 
@@ -157,6 +165,9 @@ describe('the ssh-sign/v1 policy', () => {
         ['action_allowed', 'pass', 'action_not_allowed'],
         ['subject_allowed', 'fail', 'subject_not_allowed'],
         ['principals_allowed', 'fail', 'principal_not_allowed'],
+        ['cert_type_allowed', 'pass', 'cert_type_not_allowed'],
+        ['extensions_allowed', 'pass', 'extension_not_allowed'],
+        ['critical_options_allowed', 'pass', 'critical_option_not_allowed'],
         ['ttl_within_bounds', 'fail', 'ttl_out_of_bounds'],
       ]);
       expect(decision.trace!.filter((entry) => entry.result === 'pass').every((entry) => !('message' in entry))).to.equal(true);
@@ -164,7 +175,7 @@ describe('the ssh-sign/v1 policy', () => {
 
     it('skips the actor rules in the trace when the actor is unknown', () => {
       const decision = check(request({ id: 'agt-missing' }), { explain: true });
-      expect(decision.trace?.map((entry) => entry.result)).to.deep.equal(['pass', 'fail', 'skip', 'skip', 'skip', 'skip', 'skip']);
+      expect(decision.trace?.map((entry) => entry.result)).to.deep.equal(['pass', 'fail', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip', 'skip']);
     });
 
     it('leaves the trace out unless asked', () => {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { decide } from '../../../src/core/decide.js';
+import { DEFAULT_CERTIFICATE_PROFILE } from '../../../src/core/certificate.js';
 import { parseDuration } from '../../../src/core/duration.js';
 import { FlexAuthError, formatDetail, InvalidRequestError, RegistryValidationError } from '../../../src/core/errors.js';
 import type { Actor, CheckRequest, PolicyRegistry } from '../../../src/core/types.js';
@@ -23,7 +24,8 @@ function request(overrides: Partial<{ subject: string; type: string; id: string;
 /** A registry of one actor that lets anyone sign: the rules after the subject rule decide. */
 function openRegistry(actor: Partial<Actor>): PolicyRegistry {
   const full: Actor = {
-    name: 'agt-a', type: 'agent', actions: new Set(['sign']), principals: ['agt-a'], ttl: { default: 3600, min: 1, max: 7200 }, disabled: false, ...actor,
+    name: 'agt-a', type: 'agent', actions: new Set(['sign']), principals: ['agt-a'], ttl: { default: 3600, min: 1, max: 7200 }, disabled: false,
+    certificate: DEFAULT_CERTIFICATE_PROFILE, ...actor,
   };
   return {
     revision: 'sha256:test',
@@ -92,6 +94,9 @@ describe('the ssh-sign/v1 policy, at its edges', () => {
       ['action_allowed', 'skip', 'no registered actor to evaluate'],
       ['subject_allowed', 'skip', 'no registered actor to evaluate'],
       ['principals_allowed', 'skip', 'no registered actor to evaluate'],
+      ['cert_type_allowed', 'skip', 'no registered actor to evaluate'],
+      ['extensions_allowed', 'skip', 'no registered actor to evaluate'],
+      ['critical_options_allowed', 'skip', 'no registered actor to evaluate'],
       ['ttl_within_bounds', 'skip', 'no registered actor to evaluate'],
     ]);
   });

@@ -30,6 +30,11 @@ const documentShape: fc.Arbitrary<RegistryDocument> = fc.record({
     ttl: fc.record({ default: duration, min: duration, max: duration }, { requiredKeys: ['default', 'max'] }),
     allowed_subjects: fc.uniqueArray(text, { maxLength: 3 }),
     disabled: fc.boolean(),
+    certificate: fc.record({
+      types: fc.constantFrom(['user'], ['host'], ['user', 'host']),
+      extensions: fc.record({ allowed: fc.constantFrom(['permit-pty'], []), default: fc.constantFrom(['permit-pty'], []) }, { requiredKeys: ['allowed'] }),
+      critical_options: fc.record({ force_command: text, source_address: fc.constantFrom(['10.0.0.0/8'], ['2001:db8::/32', '192.0.2.0/24']) }, { requiredKeys: [] }),
+    }, { requiredKeys: [] }),
   }, { requiredKeys: ['name', 'type', 'principals', 'ttl'] }), { minLength: 1, maxLength: 4 }),
   relationships: fc.array(fc.record({ object: text, relation: fc.constantFrom('signer' as const, 'member' as const), subject: text }), { maxLength: 3 }),
 }, { requiredKeys: ['schema', 'actors'] }) as fc.Arbitrary<RegistryDocument>;
@@ -53,7 +58,7 @@ describe('the registry revision', () => {
     const full = {
       schema: 'flex-auth.registry/v1',
       metadata: { source: 's', name: 'n', generated_at: '2026-06-23T12:00:00Z' },
-      actors: [{ type: 'agent', name: 'agt-a', actions: ['sign'], principals: ['p'], ttl: { min: 60, max: '8h', default: '1h' }, allowed_subjects: ['iam:x'], disabled: false }],
+      actors: [{ type: 'agent', name: 'agt-a', actions: ['sign'], principals: ['p'], ttl: { min: 60, max: '8h', default: '1h' }, allowed_subjects: ['iam:x'], disabled: false, certificate: { types: ['user'] } }],
       relationships: [{ subject: 'iam:x', relation: 'signer', object: 'actor:agt-a' }],
     } as const;
     expect(sorted(Object.keys(full))).to.deep.equal(CANONICAL_KEYS.document);

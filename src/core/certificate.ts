@@ -1,0 +1,142 @@
+import { cidrProblem, parseCidr } from './cidr.js';
+import { isPlainObject, onlyKeys } from './json-shape.js';
+import type { Cidr } from './cidr.js';
+
+/**
+ * The parts of an SSH certificate beyond principals and validity (contract section 14), shared
+ * by the registry (what an actor may have) and requests (what a caller asks for).
+ */
+
+export const CERT_TYPES = ['user', 'host'] as const;
+export type CertType = (typeof CERT_TYPES)[number];
+
+/**
+ * The extensions OpenSSH defines (PROTOCOL.certkeys). Vendor extensions (`NAME@DOMAIN`) are
+ * refused: flex-auth cannot judge what one permits, and a grant must be fully understood.
+ */
+export const CERT_EXTENSIONS = [
+  'no-touch-required',
+  'permit-X11-forwarding',
+  'permit-agent-forwarding',
+  'permit-port-forwarding',
+  'permit-pty',
+  'permit-user-rc',
+] as const;
+export const EXTENSION_HINT = `must be one of ${CERT_EXTENSIONS.join(', ')}`;
+
+export const CERTIFICATE_LIMITS = {
+  forceCommandLength: 1024,
+  sourceAddresses: 64,
+  sourceAddressLength: 64,
+} as const;
+
+export interface CriticalOptions {
+  readonly force_command?: string;
+  readonly source_address?: readonly string[];
+}
+
+/** What a certificate may carry for one actor, compiled from its `certificate` section (or the defaults). */
+export interface CertificateProfile {
+  readonly types: readonly CertType[];
+  readonly allowedExtensions: readonly string[];
+  /** Sorted: what a user certificate carries when the request names no extensions. */
+  readonly defaultExtensions: readonly string[];
+  /** The actor's critical options, `source_address` sorted; `{}` when none. */
+  readonly criticalOptions: CriticalOptions;
+  /** `criticalOptions.source_address` parsed, for containment checks. */
+  readonly sourceNetworks: readonly Cidr[];
+  /** The certificate a request that names none of this gets: shared, so such a check allocates nothing. */
+  readonly unrequested: RequestedCertificate;
+}
+
+/** The certificate a request asks for, after the actor's defaults: what the grant carries on allow. */
+export interface RequestedCertificate {
+  readonly cert_type: CertType;
+  readonly extensions: readonly string[];
+  readonly critical_options: CriticalOptions;
+}
+
+/** Control, format (invisible, bidirectional) and line-separator characters: none belong in a command. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+export function isExtension(value: string): boolean {
+  return (CERT_EXTENSIONS as readonly string[]).includes(value);
+}
+
+export function isCertType(value: unknown): value is CertType {
+  return value === 'user' || value === 'host';
+}
+
+/** Why `value` cannot be a forced command (the length is the schema's), or undefined. */
+export function forceCommandProblem(value: string): string | undefined {
+  return UNPRINTABLE.test(value) ? 'must not contain control or invisible characters' : undefined;
+}
+
+export function isForceCommand(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= CERTIFICATE_LIMITS.forceCommandLength && !UNPRINTABLE.test(value);
+}
+
+export function isSourceAddress(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= CERTIFICATE_LIMITS.sourceAddressLength && cidrProblem(value) === undefined;
+}
+
+/** Critical options as `criticalOptionsSchema` has them, plainly: the fast paths of registries and requests. */
+export function isPlainCriticalOptions(options: unknown): boolean {
+  if (!isPlainObject(options) || !onlyKeys(options, ['force_command', 'source_address'])) return false;
+  const { force_command: forceCommand, source_address: sources } = options;
+  if (forceCommand !== undefined && !isForceCommand(forceCommand)) return false;
+  if (sources === undefined) return true;
+  return Array.isArray(sources) && sources.length > 0 && sources.length <= CERTIFICATE_LIMITS.sourceAddresses &&
+    sources.every(isSourceAddress) && new Set(sources).size === sources.length;
+}
+
+/** Sorted and de-duplicated; a list that already is (one item, usually) is kept as it is. */
+export function sortedUnique(values: readonly string[]): readonly string[] {
+  for (let i = 1; i < values.length; i++) {
+    if (!(values[i - 1]! < values[i]!)) return [...new Set(values)].sort();
+  }
+  return values;
+}
+
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The registry's `certificate` section, validated. Absent parts take the contract's defaults. */
+export interface CertificateSection {
+  readonly types?: readonly CertType[];
+  readonly extensions?: { readonly allowed: readonly string[]; readonly default?: readonly string[] };
+  readonly critical_options?: CriticalOptions;
+}
+
+const NO_EXTENSIONS: readonly string[] = Object.freeze([]);
+const NO_CRITICAL_OPTIONS: CriticalOptions = Object.freeze({});
+
+/** Compiles a validated section (or none) into a frozen profile. */
+export function certificateProfile(section: CertificateSection | undefined): CertificateProfile {
+  const types = Object.freeze([...(section?.types ?? ['user'])]);
+  const allowedExtensions = Object.freeze(section?.extensions ? [...section.extensions.allowed].sort() : ['permit-pty']);
+  const defaultExtensions = Object.freeze(section?.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
+  const options = section?.critical_options ?? {};
+  const sourceAddress = options.source_address === undefined ? undefined : Object.freeze([...options.source_address].sort());
+  const criticalOptions: CriticalOptions = options.force_command === undefined && sourceAddress === undefined
+    ? NO_CRITICAL_OPTIONS
+    : Object.freeze({
+      ...(options.force_command === undefined ? {} : { force_command: options.force_command }),
+      ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
+    });
+  const sourceNetworks = Object.freeze((sourceAddress ?? []).map((text) => parseCidr(text) as Cidr));
+  const unrequested = Object.freeze({ cert_type: 'user' as const, extensions: defaultExtensions, critical_options: criticalOptions });
+  return Object.freeze({ types, allowedExtensions, defaultExtensions, criticalOptions, sourceNetworks, unrequested });
+}
+
+/** The profile of every actor without a `certificate` section: user certificates, `permit-pty`, no critical options. */
+export const DEFAULT_CERTIFICATE_PROFILE: CertificateProfile = certificateProfile(undefined);
+
+/** The extensions a certificate of `type` carries when the request names none: host certificates have none. */
+export function defaultExtensionsFor(profile: CertificateProfile, type: CertType): readonly string[] {
+  return type === 'user' ? profile.defaultExtensions : NO_EXTENSIONS;
+}
