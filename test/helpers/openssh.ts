@@ -264,7 +264,7 @@ export async function startSshd(options: {
 /**
  * The real `ssh` client: logs in to 127.0.0.1 as `user` with the key and its certificate only
  * (no agent, no config file, no other identity), trusting only the test sshd's host key, and
- * runs `command`; from `bind` when given. Bounded: connect timeout 5 s, killed after 20 s.
+ * runs `command`; from `bind` when given, with a terminal when asked. Bounded: connect timeout 5 s, killed after 20 s.
  */
 export function ssh(options: {
   readonly sshd: Sshd;
@@ -273,6 +273,8 @@ export function ssh(options: {
   readonly certificate: string;
   readonly command: string;
   readonly bind?: string;
+  /** Ask for a terminal (`-tt`), as an interactive login does. */
+  readonly terminal?: boolean;
 }): Promise<CommandResult> {
   return runCommand(
     'ssh',
@@ -289,6 +291,7 @@ export function ssh(options: {
       '-o', 'ConnectTimeout=5',
       '-p', String(options.sshd.port),
       ...(options.bind === undefined ? [] : ['-b', options.bind]),
+      ...(options.terminal ? ['-tt'] : []),
       `${options.user}@127.0.0.1`,
       options.command,
     ],

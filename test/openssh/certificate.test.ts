@@ -11,8 +11,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
+import { FlexAuthClient } from '../../src/client/flex-auth-client.js';
+import type { CheckInput } from '../../src/client/flex-auth-client.js';
 import { openBaoSignRequest } from '../../src/client/openbao-sign.js';
-import type { CertificateGrant } from '../../src/client/openbao-sign.js';
+import type { CertificateGrant } from '../../src/core/types.js';
 import { makeTempDir, removeDir } from '../helpers/files.js';
 import { startServer } from '../helpers/flex-auth.js';
 import type { ServerProcess } from '../helpers/flex-auth.js';
@@ -45,7 +47,7 @@ const REGISTRY = { schema: 'flex-auth.registry/v1', actors: [BACKUP, OTHER] };
 // The local users sshd knows: root may be reached by the backup's principals, nobody by the other actor's.
 const PRINCIPALS_BY_USER = { root: BACKUP.principals, nobody: OTHER.principals };
 
-const BACKUP_REQUEST = {
+const BACKUP_REQUEST: CheckInput = {
   subject: { id: 'iam:atm-backup-nightly' },
   action: 'sign',
   resource: { type: 'ssh_actor', id: BACKUP.name },
@@ -53,6 +55,7 @@ const BACKUP_REQUEST = {
 };
 
 const DENIED = /Permission denied \(publickey\)/;
+const PTY_REFUSED = /PTY allocation request failed/;
 
 describe('the grant, signed by an OpenSSH CA and used against a real sshd', function () {
   this.timeout(60_000);
@@ -65,11 +68,11 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
   let certificate: string;
   let signedBetween: [number, number];
 
-  async function allowedGrant(request: unknown): Promise<CertificateGrant> {
-    const { status, body } = await postCheck(server!.url, request);
-    expect(status, JSON.stringify(body)).to.equal(200);
-    expect(body.allow, JSON.stringify(body)).to.equal(true);
-    return body.grant as CertificateGrant;
+  /** The grant as ops-warden gets it: through FlexAuthClient, which accepts only a whole, well-formed grant. */
+  async function allowedGrant(request: CheckInput): Promise<CertificateGrant> {
+    const outcome = await new FlexAuthClient({ baseUrl: server!.url, timeoutMs: 5000 }).check(request);
+    if (!outcome.allow) throw new Error(`expected an allow: ${outcome.reason}: ${outcome.message}`);
+    return outcome.grant;
   }
 
   async function sign(forGrant: CertificateGrant, name: string, options: { endedSecondsAgo?: number } = {}): Promise<string> {
@@ -77,8 +80,8 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
     return signLikeOpenBao(body, caKey, dir!, name, options);
   }
 
-  const login = (user: string, cert: string, bind?: string) =>
-    ssh({ sshd: sshd!, user, key: userKey, certificate: cert, command: 'echo client-command-ran', ...(bind ? { bind } : {}) });
+  const login = (user: string, cert: string, options: { bind?: string; terminal?: boolean } = {}) =>
+    ssh({ sshd: sshd!, user, key: userKey, certificate: cert, command: 'echo client-command-ran', ...options });
 
   before(async () => {
     requireOpenSsh();
@@ -110,7 +113,7 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
     expect(listed.validTo - listed.validFrom).to.equal(grant.ttl_seconds);
     expect(listed.validFrom).to.be.within(signedBetween[0], signedBetween[1]);
     expect(listed.principals).to.deep.equal(grant.principals);
-    const options = grant.critical_options ?? {};
+    const options = grant.critical_options;
     expect(listed.criticalOptions).to.deep.equal({
       ...(options.force_command === undefined ? {} : { 'force-command': options.force_command }),
       ...(options.source_address === undefined ? {} : { 'source-address': options.source_address.join(',') }),
@@ -124,7 +127,7 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
     expect(grant.cert_type).to.equal('user');
     expect(grant.principals).to.deep.equal(BACKUP.principals);
     expect(grant.ttl_seconds).to.equal(2 * 3600);
-    expect([...grant.extensions].sort()).to.deep.equal([...BACKUP_REQUEST.context.extensions].sort());
+    expect([...grant.extensions].sort()).to.deep.equal([...BACKUP_REQUEST.context!.extensions!].sort());
     expect(grant.critical_options).to.deep.equal(BACKUP.certificate.critical_options);
   });
 
@@ -141,6 +144,18 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
     const result = await login('root', certificate);
     expect(result.code, result.stderr).to.equal(0);
     expect(result.stdout).to.equal(`${FORCED_OUTPUT}\n`);
+  });
+
+  it('gives the certificate a terminal only when the grant holds permit-pty', async () => {
+    expect(grant.extensions).to.include('permit-pty');
+    const withPty = await login('root', certificate, { terminal: true });
+    expect(withPty.code, withPty.stderr).to.equal(0);
+    expect(withPty.stderr).to.not.match(PTY_REFUSED);
+
+    const noPty = await allowedGrant({ ...BACKUP_REQUEST, context: { ...BACKUP_REQUEST.context, extensions: ['permit-port-forwarding'] } });
+    expect(noPty.extensions).to.not.include('permit-pty');
+    const withoutPty = await login('root', await sign(noPty, 'no-pty'), { terminal: true });
+    expect(withoutPty.stderr).to.match(PTY_REFUSED);
   });
 
   it('refuses the certificate as a login whose principals file lists none of the granted principals', async () => {
@@ -160,7 +175,7 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
   it('refuses a connection from outside source_address (from 127.0.0.2), the same certificate that logs in from 127.0.0.1', async () => {
     expect(grant.critical_options?.source_address).to.not.include('127.0.0.2/32');
     const since = sshd!.proc.stderr.mark();
-    const result = await login('root', certificate, '127.0.0.2');
+    const result = await login('root', certificate, { bind: '127.0.0.2' });
     expect(result.code).to.equal(255);
     expect(result.stderr).to.match(DENIED);
     // It reached sshd from the second address, so the refusal is sshd's, not the network's.
@@ -178,13 +193,14 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
   });
 
   it('a denied request carries no grant, so there is nothing to sign', async () => {
-    const { status, body } = await postCheck(server!.url, {
-      ...BACKUP_REQUEST,
-      context: { ...BACKUP_REQUEST.context, extensions: ['permit-pty', 'permit-agent-forwarding'] },
-    });
+    const denied: CheckInput = { ...BACKUP_REQUEST, context: { ...BACKUP_REQUEST.context, extensions: ['permit-pty', 'permit-agent-forwarding'] } };
+    const { status, body } = await postCheck(server!.url, denied);
     expect(status).to.equal(200);
     expect(body.allow).to.equal(false);
     expect(body.reason).to.equal('extension_not_allowed');
     expect(body).to.not.have.property('grant');
+    const outcome = await new FlexAuthClient({ baseUrl: server!.url, timeoutMs: 5000 }).check(denied);
+    expect(outcome.allow).to.equal(false);
+    expect(outcome).to.not.have.property('grant');
   });
 });
