@@ -146,15 +146,18 @@ describe('the grant, signed by an OpenSSH CA and used against a real sshd', func
     expect(result.stdout).to.equal(`${FORCED_OUTPUT}\n`);
   });
 
-  it('gives the certificate a terminal only when the grant holds permit-pty', async () => {
+  it('gives the certificate a terminal only when the grant holds permit-pty, and no extension when the grant has none', async () => {
     expect(grant.extensions).to.include('permit-pty');
     const withPty = await login('root', certificate, { terminal: true });
     expect(withPty.code, withPty.stderr).to.equal(0);
     expect(withPty.stderr).to.not.match(PTY_REFUSED);
 
-    const noPty = await allowedGrant({ ...BACKUP_REQUEST, context: { ...BACKUP_REQUEST.context, extensions: ['permit-port-forwarding'] } });
-    expect(noPty.extensions).to.not.include('permit-pty');
-    const withoutPty = await login('root', await sign(noPty, 'no-pty'), { terminal: true });
+    // No extensions at all: where a signer's defaults would slip in, the certificate must carry none.
+    const noPty = await allowedGrant({ ...BACKUP_REQUEST, context: { ...BACKUP_REQUEST.context, extensions: [] } });
+    expect(noPty.extensions).to.deep.equal([]);
+    const noPtyCertificate = await sign(noPty, 'no-pty');
+    expect((await listCertificate(noPtyCertificate)).extensions).to.deep.equal([]);
+    const withoutPty = await login('root', noPtyCertificate, { terminal: true });
     expect(withoutPty.stderr).to.match(PTY_REFUSED);
   });
 
