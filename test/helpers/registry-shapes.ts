@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Json } from '../fixtures/registry.js';
 import { actorEntry, member, registryDocument, signer } from '../fixtures/registry.js';
 
@@ -46,3 +47,43 @@ export function registryOfShape(shape: Shape, size: number): Json {
 export function groupSubjects(shape: Shape, size: number): string[] {
   return shape === 'chain' || shape === 'wide' ? Array.from({ length: size }, (_, i) => `iam:u${i}`) : [];
 }
+
+/** OpenSSH's extension names (PROTOCOL.certkeys), written out here rather than taken from src/. */
+export const EXTENSION_NAMES = [
+  'no-touch-required', 'permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc',
+] as const;
+
+/** Source blocks that nest (10.0.0.0/8 > 10.20.0.0/16 > 10.20.30.0/24), sit beside each other, or are IPv6. */
+export const SOURCE_BLOCKS = [
+  '0.0.0.0/0', '10.0.0.0/8', '10.20.0.0/16', '10.20.30.0/24', '10.21.0.0/16', '192.0.2.0/24', '192.0.2.128/25',
+  '::/0', '2001:db8::/32', '2001:db8:20::/48', '2001:db8:21::/48',
+] as const;
+
+export const FORCE_COMMANDS = ['/usr/local/bin/backup-run', '/usr/bin/rsync --server', 'uptime'] as const;
+
+/**
+ * Valid `certificate` sections of every kind: each part present or not, defaults a subset of
+ * the allowed extensions, source blocks distinct.
+ */
+export const validCertificate: fc.Arbitrary<Json> = fc.record({
+  types: fc.constantFrom(['user'], ['host'], ['user', 'host'], ['host', 'user']),
+  extensions: fc.uniqueArray(fc.constantFrom(...EXTENSION_NAMES), { maxLength: 6 }).chain((allowed) =>
+    fc.record({ allowed: fc.constant(allowed), default: fc.subarray(allowed) }, { requiredKeys: ['allowed'] })),
+  critical_options: fc.record({
+    force_command: fc.constantFrom(...FORCE_COMMANDS),
+    source_address: fc.uniqueArray(fc.constantFrom(...SOURCE_BLOCKS), { minLength: 1, maxLength: 3 }),
+  }, { requiredKeys: [] }),
+}, { requiredKeys: [] });
+
+/** Values that break one rule of the section each: for checking both validators refuse them alike. */
+export const invalidCertificateParts: fc.Arbitrary<Json> = fc.constantFrom<Json>(
+  { types: [] }, { types: ['user', 'user'] }, { types: ['ca'] }, { types: 'user' },
+  { extensions: { default: ['permit-pty'] } }, { extensions: { allowed: ['permit-pty'], default: ['permit-agent-forwarding'] } },
+  { extensions: { allowed: ['permit-pty', 'permit-pty'] } }, { extensions: { allowed: ['login@openssh.com'] } },
+  { extensions: { allowed: ['Permit-pty'] } }, { extensions: { allowed: [], extra: [] } },
+  { critical_options: { force_command: '' } }, { critical_options: { force_command: 'a\nb' } }, { critical_options: { force_command: 'a\u202eb' } },
+  { critical_options: { force_command: 'x'.repeat(1025) } }, { critical_options: { source_address: [] } },
+  { critical_options: { source_address: ['10.0.0.1'] } }, { critical_options: { source_address: ['10.0.0.1/8'] } },
+  { critical_options: { source_address: ['10.0.0.0/8', '10.0.0.0/8'] } }, { critical_options: { 'source-address': ['10.0.0.0/8'] } },
+  { critical_options: { verify_required: true } }, { cert_type: 'user' },
+);

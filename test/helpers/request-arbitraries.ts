@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { signers } from './policy-oracle.js';
+import { EXTENSION_NAMES, FORCE_COMMANDS, SOURCE_BLOCKS, validCertificate } from './registry-shapes.js';
 
 /** Generators of check requests over the production example registry, for property tests. */
 
@@ -85,3 +86,43 @@ export const mutated: fc.Arbitrary<string> = wellFormed.chain((request) =>
   }),
 );
 
+
+/**
+ * A generated registry whose actors have certificate sections of every kind (or none), and a
+ * request around one of them that asks for certificate fields: mostly the actor's own values,
+ * sometimes wider ones, so that each certificate rule allows and denies often.
+ */
+export const certificateCase: fc.Arbitrary<{ registry: Json; request: Json }> = fc.uniqueArray(
+  fc.record({
+    name: fc.constantFrom('agt-a', 'atm-b', 'svc-c'),
+    principals: fc.uniqueArray(fc.constantFrom('deploy', 'backup', 'root', 'host.example'), { minLength: 1, maxLength: 3 }),
+    certificate: fc.option(validCertificate, { nil: undefined }),
+  }),
+  { minLength: 1, maxLength: 3, selector: (actor) => actor.name },
+).chain((entries) => {
+  const actors = entries.map(({ name, principals, certificate }) => ({
+    name, type: 'agent', principals, ttl: { default: '1h', min: '5m', max: '8h' }, allowed_subjects: [`iam:${name}`],
+    ...(certificate === undefined ? {} : { certificate }),
+  }));
+  const registry = { schema: 'flex-auth.registry/v1', actors };
+  return fc.constantFrom(...actors).chain((actor) => {
+    const section: Json = actor.certificate ?? {};
+    const own: Json = section.critical_options ?? {};
+    const ownSources: string[] = own.source_address ?? [];
+    return fc.record({
+      subject: fc.record({ id: fc.constantFrom(`iam:${actor.name}`, `iam:${actor.name}`, `iam:${actor.name}`, 'iam:mallory') }),
+      action: fc.constant('sign'),
+      resource: fc.record({ id: fc.constantFrom(actor.name, actor.name, actor.name, actor.name, 'agt-missing') }),
+      context: fc.record({
+        ttl: fc.constantFrom('1h', '2h', '8h', '9h', '1m'),
+        principals: fc.uniqueArray(fc.constantFrom(...actor.principals, ...actor.principals, 'root', 'nobody'), { minLength: 1, maxLength: 3 }),
+        cert_type: fc.constantFrom('user', 'user', 'host'),
+        extensions: fc.oneof(fc.subarray(section.extensions?.allowed ?? ['permit-pty']), fc.uniqueArray(fc.constantFrom(...EXTENSION_NAMES), { maxLength: 3 })),
+        critical_options: fc.record({
+          force_command: fc.constantFrom(...(own.force_command ? [own.force_command, own.force_command] : []), ...FORCE_COMMANDS),
+          source_address: fc.uniqueArray(fc.constantFrom(...ownSources, ...SOURCE_BLOCKS), { minLength: 1, maxLength: 3 }),
+        }, { requiredKeys: [] }),
+      }, { requiredKeys: [] }),
+    }).map((request) => ({ registry, request }));
+  });
+});

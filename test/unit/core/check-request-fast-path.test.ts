@@ -18,6 +18,15 @@ const BOUNDARIES: [string[], unknown[]][] = [
   [['context', 'ttl'], [0, -1, 1.5, 1, '0s', '', '1d', '1s', MAX_DURATION_SECONDS, MAX_DURATION_SECONDS + 1, '87600h', '87601h', null, '60']],
   [['context', 'principals'], [[], [''], Array.from({ length: 64 }, (_, i) => `p${i}`), Array.from({ length: 65 }, (_, i) => `p${i}`), ['a'.repeat(256)], ['a'.repeat(257)], ['a\u0000'], ['a\u200b'], ['*'], ['a,b'], ['a.b@c-d_e'], [5], [null], null, 'x', {}]],
   [['context', 'metadata'], [null, [], 'x', 5, {}, { a: null }]],
+  [['context', 'cert_type'], ['user', 'host', 'User', 'ca', '', null, 1, ['user']]],
+  [['context', 'extensions'], [[], ['permit-pty'], ['permit-pty', 'permit-pty'], ['login@openssh.com'], [''], [1], null, 'permit-pty', {},
+    ['no-touch-required', 'permit-X11-forwarding', 'permit-agent-forwarding', 'permit-port-forwarding', 'permit-pty', 'permit-user-rc'],
+    Array.from({ length: 7 }, () => 'permit-pty'), Array.from({ length: 5000 }, (_, i) => `x${i}`)]],
+  [['context', 'critical_options'], [{}, null, [], 'x', { extra: 1 }, { force_command: 'ls' }, { force_command: '' }, { force_command: 'a\nb' },
+    { force_command: 'x'.repeat(1024) }, { force_command: 'x'.repeat(1025) }, { force_command: 5 }]],
+  [['context', 'critical_options', 'source_address'], [['10.0.0.0/8'], ['10.0.0.0/8', '10.0.0.0/8'], [], ['10.0.0.1/8'], ['10.0.0.0'], ['::/0'],
+    [5], null, '10.0.0.0/8', Array.from({ length: 64 }, (_, i) => `10.${i}.0.0/16`), Array.from({ length: 65 }, (_, i) => `10.${i}.0.0/16`),
+    Array.from({ length: 5000 }, () => 'x')]],
   [['context', 'extra'], [1]],
 ];
 

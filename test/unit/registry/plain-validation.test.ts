@@ -4,6 +4,7 @@ import { ValidationError } from 'yup';
 import type { AnySchema } from 'yup';
 import { isPlainActor, isPlainRelationship, plainlyMeetsSchema } from '../../../src/registry/plain-validation.js';
 import { actorSchema, registrySchema, relationshipSchema } from '../../../src/registry/schema.js';
+import { invalidCertificateParts, validCertificate } from '../../helpers/registry-shapes.js';
 
 /**
  * The plain validation pass is a fast path of the yup schema: it may send a valid document to
@@ -46,6 +47,7 @@ const actor: fc.Arbitrary<Json> = fc.record({
   ttl: fc.record({ default: duration, min: duration, max: duration }, { requiredKeys: ['default', 'max'] }),
   allowed_subjects: fc.array(subject, { maxLength: 3 }),
   disabled: mostly(fc.boolean(), fc.constant('no' as unknown as boolean)),
+  certificate: mostly(validCertificate, fc.tuple(validCertificate, invalidCertificateParts).map(([valid, broken]) => ({ ...valid, ...broken }))),
 }, { requiredKeys: ['name', 'type', 'principals', 'ttl'] });
 
 const relationship: fc.Arbitrary<Json> = fc.oneof(
@@ -131,6 +133,7 @@ describe('the plain validation pass (a fast path of the schema)', () => {
       ttl,
       allowed_subjects: fc.uniqueArray(validSubject, { maxLength: 3 }),
       disabled: fc.boolean(),
+      certificate: validCertificate,
     }, { requiredKeys: ['name', 'type', 'principals', 'ttl'] });
     const validRelationship = fc.oneof(
       fc.record({ object: name.map((n) => `actor:${n}`), relation: fc.constant('signer'), subject: validSubject }),
