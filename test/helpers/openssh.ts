@@ -14,7 +14,7 @@ import { runCommand, spawnProcess } from './process.js';
 import type { CommandResult, RunningProcess } from './process.js';
 
 /** sshd re-executes itself and so must be started by its absolute path. */
-export const SSHD = '/usr/sbin/sshd';
+const SSHD = '/usr/sbin/sshd';
 // sshd's privilege-separation directory is compiled in; the Debian service creates it at start.
 const PRIVSEP_DIR = '/run/sshd';
 const INSTALL_HINT = 'install Debian\'s openssh-server and openssh-client (apt-get install -y --no-install-recommends openssh-server openssh-client; .ci/run does)';
@@ -28,17 +28,15 @@ function executable(file: string): boolean {
   }
 }
 
-/** The absolute paths of sshd, ssh and ssh-keygen; throws, naming the package, when one is missing or we are not root. */
-export function requireOpenSsh(): { sshd: string; ssh: string; sshKeygen: string } {
-  const onPath = (name: string, pkg: string): string => {
-    const found = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, name)).find(executable);
-    if (found === undefined) throw new Error(`${name} is not on PATH: the OpenSSH suite needs ${pkg}; ${INSTALL_HINT}`);
-    return found;
-  };
+/** Throws, naming the package to install, unless sshd, ssh and ssh-keygen are here and we are root. */
+export function requireOpenSsh(): void {
   if (!executable(SSHD)) throw new Error(`${SSHD} is missing: the OpenSSH suite needs a real sshd from openssh-server; ${INSTALL_HINT}`);
+  for (const name of ['ssh', 'ssh-keygen']) {
+    const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+    if (!dirs.some((dir) => executable(path.join(dir, name)))) throw new Error(`${name} is not on PATH: the OpenSSH suite needs openssh-client; ${INSTALL_HINT}`);
+  }
   // sshd switches to the user it logs in, and its privilege separation needs root.
   if (process.getuid?.() !== 0) throw new Error('the OpenSSH suite runs its own sshd and so must run as root (as .ci/run does)');
-  return { sshd: SSHD, ssh: onPath('ssh', 'openssh-client'), sshKeygen: onPath('ssh-keygen', 'openssh-client') };
 }
 
 async function mustRun(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<CommandResult> {
@@ -53,7 +51,7 @@ export async function generateKey(file: string, comment: string): Promise<void> 
 }
 
 /** The whole seconds of a sign request's ttl (`"28800s"`). */
-export function ttlSecondsOf(request: OpenBaoSshSignRequest): number {
+function ttlSecondsOf(request: OpenBaoSshSignRequest): number {
   const match = /^([1-9][0-9]*)s$/.exec(request.ttl);
   if (!match) throw new Error(`ttl ${JSON.stringify(request.ttl)} is not whole seconds`);
   return Number(match[1]);
