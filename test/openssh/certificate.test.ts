@@ -1,9 +1,9 @@
 /**
  * The grant end to end, with its real consumer: OpenSSH (Debian's openssh-server and
  * openssh-client). A real `flex-auth serve` on 127.0.0.1 decides, asked through FlexAuthClient as
- * ops-warden asks it; the allowed grant becomes the
- * body of OpenBao's `ssh/sign/:role` (openBaoSignRequest); ssh-keygen, as the CA, signs a user
- * key exactly as OpenBao would sign that body; `ssh-keygen -L` must show the grant; and a real
+ * ops-warden asks it; the allowed grant becomes the body of OpenBao's `ssh/sign/:role`
+ * (openBaoSignRequest); ssh-keygen, as the CA, signs a user key exactly as OpenBao would sign
+ * that body; `ssh-keygen -L` must show the grant; and a real
  * sshd of our own (127.0.0.1 and 127.0.0.2) must let the certificate in only as the grant says.
  *
  * Every key is generated at test time in a temp dir. Expected values come from the grant, the
