@@ -30,6 +30,9 @@ const DENY_REASONS = [
   'action_not_allowed',
   'subject_not_allowed',
   'principal_not_allowed',
+  'cert_type_not_allowed',
+  'extension_not_allowed',
+  'critical_option_not_allowed',
   'ttl_out_of_bounds',
   'registry_unavailable',
 ] as const;
