@@ -1,5 +1,7 @@
 /** The package's programmatic API: the engine, the registry loader, the service and a client. */
 export { FlexAuthClient } from './client/flex-auth-client.js';
+export { openBaoSignRequest } from './client/openbao-sign.js';
+export type { OpenBaoSshSignRequest } from './client/openbao-sign.js';
 export type { AuthzenEvaluation, CheckInput, CheckOutcome, EvaluationOutcome, FlexAuthClientOptions, RegistryInfo } from './client/flex-auth-client.js';
 export { parseCheckRequest, parseCheckRequestText } from './core/check-request.js';
 export { decide } from './core/decide.js';

@@ -72,12 +72,13 @@ export function forceCommandProblem(value: string): string | undefined {
   return UNPRINTABLE.test(value) ? 'must not contain control or invisible characters' : undefined;
 }
 
-function isForceCommand(value: unknown): value is string {
+/** A forced command the schema accepts: 1 to the limit's characters, none of them control or invisible. */
+export function isForceCommand(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= CERTIFICATE_LIMITS.forceCommandLength && !UNPRINTABLE.test(value);
 }
 
-/** No valid block is longer than the schema's 64 characters (the longest IPv6 spelling is 49), so no length check. */
-function isSourceAddress(value: unknown): value is string {
+/** A CIDR block sshd accepts. No valid block is longer than the schema's 64 characters (the longest IPv6 spelling is 49), so no length check. */
+export function isSourceAddress(value: unknown): value is string {
   return typeof value === 'string' && cidrProblem(value) === undefined;
 }
 
