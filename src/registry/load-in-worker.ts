@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { MAX_ERROR_DETAILS, RegistryValidationError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
+import { validateRegistryText } from './load.js';
+import type { ValidDocument } from './load.js';
 import { groupGraphOfDocument } from './references.js';
 
 /** The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8. */
@@ -27,6 +30,31 @@ export type WorkerMessage =
   | { readonly type: 'head'; readonly revision: string; readonly document: Omit<RegistryDocument, 'actors' | 'relationships'> }
   | { readonly type: 'actors' | 'relationships'; readonly items: readonly unknown[] }
   | { readonly type: 'done' };
+
+/**
+ * The worker's side (load-worker.ts, a thin adapter that posts these): the hash of `input` (text,
+ * or UTF-8 bytes) first, so the store can stop there for a document it has already handled; then
+ * `invalid`, or the `head` with the revision followed by the actors and relationships in batches of
+ * BATCH entries and `done`. Lazy, so nothing is validated before the hash is taken, and a batch is
+ * cut only when the main thread asks for it. Here, not in the worker, so it can be tested in-process.
+ */
+export function* workerMessages(input: string | Uint8Array): Generator<WorkerMessage, void, undefined> {
+  yield { type: 'hash', hash: createHash('sha256').update(input).digest('hex') };
+  let result: ValidDocument;
+  try {
+    result = validateRegistryText(typeof input === 'string' ? input : decodeUtf8(input));
+  } catch (error) {
+    if (!(error instanceof RegistryValidationError)) throw error;
+    yield { type: 'invalid', details: error.details, total: error.total };
+    return;
+  }
+  const { actors, relationships, ...head } = result.document;
+  yield { type: 'head', revision: result.revision, document: head };
+  for (let i = 0; i < actors.length; i += BATCH) yield { type: 'actors', items: actors.slice(i, i + BATCH) };
+  const tuples = relationships ?? [];
+  for (let i = 0; i < tuples.length; i += BATCH) yield { type: 'relationships', items: tuples.slice(i, i + BATCH) };
+  yield { type: 'done' };
+}
 
 /** What an off-thread load found; `hash` is the text's sha256, for the store's memory of texts. */
 export type OffThreadResult =
