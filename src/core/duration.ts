@@ -30,6 +30,7 @@ export function forgetParsedDurations(): void {
 }
 
 export function parseDuration(value: unknown): DurationResult {
+  // Stryker disable next-line ConditionalExpression: a number kept in the cache, keyed by itself, parses the same.
   if (typeof value !== 'string') return parseDurationValue(value);
   let result = parsedStrings.get(value);
   if (result === undefined) {
@@ -48,7 +49,8 @@ function parseDurationValue(value: unknown): DurationResult {
     // A string of digits alone is the likeliest slip ("3600" for 3600 seconds): say how to write it.
     if (/^\d+$/.test(value) && Number(value) > 0) return { ok: false, message: `a duration string needs a unit (${value}s, or 1h30m and the like), or send the number ${value}` };
     const match = DURATION_PATTERN.exec(value);
-    if (value === '' || !match) return { ok: false, message: DURATION_HINT };
+    // The empty string matches with no part: it is refused below as zero seconds.
+    if (!match) return { ok: false, message: DURATION_HINT };
     const [, h = '0', m = '0', s = '0'] = match;
     seconds = Number(h) * 3600 + Number(m) * 60 + Number(s);
     if (seconds <= 0) return { ok: false, message: DURATION_HINT };

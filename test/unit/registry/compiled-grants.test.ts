@@ -36,6 +36,12 @@ describe('the compiled registry, grant by grant', () => {
     expect(registry.groupPath('ops', 'iam:dave')).to.equal(undefined);
   });
 
+  it('answers a group that does not exist as one without members', () => {
+    const registry = loadRegistry(text(registryDocument([actorEntry('agt-a')], [member('ops', 'iam:carol')])));
+    expect(registry.groupMembers('no-such-group')).to.deep.equal([]);
+    expect(registry.groupPath('no-such-group', 'iam:carol')).to.equal(undefined);
+  });
+
   it('keeps the actions of each actor apart, whatever their spelling run together', () => {
     const registry = loadRegistry(text(registryDocument([
       actorEntry('agt-a', { actions: ['ab', 'c'] }),
