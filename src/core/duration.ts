@@ -51,6 +51,7 @@ function parseDurationValue(value: unknown): DurationResult {
     const match = DURATION_PATTERN.exec(value);
     // The empty string matches with no part: it is refused below as zero seconds.
     if (!match) return { ok: false, message: DURATION_HINT };
+    // Stryker disable next-line StringLiteral: a missing part read as '' is Number('') = 0 all the same.
     const [, h = '0', m = '0', s = '0'] = match;
     seconds = Number(h) * 3600 + Number(m) * 60 + Number(s);
     if (seconds <= 0) return { ok: false, message: DURATION_HINT };

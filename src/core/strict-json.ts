@@ -136,11 +136,16 @@ function reportedOffset(text: string): number | undefined {
 function syntaxErrorOffset(text: string): number {
   const reported = reportedOffset(text);
   if (reported !== undefined) return reported;
+  // A prefix either holds the bad character (then JSON.parse names no position) or fails at its
+  // own end: no prefix fails at a position inside it, nor parses, so the search for the first
+  // failing prefix comes out the same with these checks, or a start past the end, mutated.
   let low = 0;
+  // Stryker disable next-line ArithmeticOperator
   let high = text.length - 1;
   while (low < high) {
     const middle = (low + high) >> 1;
     const offset = reportedOffset(text.slice(0, middle + 1));
+    // Stryker disable next-line ConditionalExpression,EqualityOperator
     if (offset === undefined || (offset >= 0 && offset <= middle)) high = middle;
     else low = middle + 1;
   }

@@ -133,11 +133,12 @@ export class GroupMembership {
 
   /** Whether `from` is `target` or nested in it at any depth: a depth-first walk up, without recursion. */
   private reaches(from: string, target: string): boolean {
-    // Stryker disable next-line ConditionalExpression,EqualityOperator,BlockStatement: when remembered answers are forgotten changes only speed and memory.
+    // Stryker disable ConditionalExpression,EqualityOperator,BlockStatement: when remembered answers are forgotten changes only speed and memory.
     if (this.remembered > GroupMembership.MAX_REMEMBERED) {
       this.reaching.clear();
       this.remembered = 0;
     }
+    // Stryker restore ConditionalExpression,EqualityOperator,BlockStatement
     let known = this.reaching.get(target);
     // Stryker disable next-line ConditionalExpression: remembered answers forgotten are found again the same.
     if (known === undefined) this.reaching.set(target, (known = new Map([[target, true]])));

@@ -44,6 +44,7 @@ export function* workerMessages(input: string | Uint8Array): Generator<WorkerMes
   try {
     result = validateRegistryText(typeof input === 'string' ? input : decodeUtf8(input));
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: validateRegistryText throws only RegistryValidationError.
     if (!(error instanceof RegistryValidationError)) throw error;
     yield { type: 'invalid', details: error.details, total: error.total };
     return;

@@ -60,6 +60,11 @@ describe('the reload worker messages (workerMessages)', () => {
     expect(items('relationships').flat()).to.deep.equal(validRelationships);
   });
 
+  it('sends a full last batch without an empty one after it', () => {
+    const document = text(registryDocument(Array.from({ length: BATCH }, (_, i) => actorEntry(`agt-a${i}`))));
+    expect([...workerMessages(document)].map((m) => m.type)).to.deep.equal(['hash', 'head', 'actors', 'done']);
+  });
+
   it('sends no relationships batch for a document without relationships', () => {
     const document = text({ schema: 'flex-auth.registry/v1', actors: [actorEntry('agt-a')] });
     expect([...workerMessages(document)].map((m) => m.type)).to.deep.equal(['hash', 'head', 'actors', 'done']);
