@@ -40,12 +40,14 @@ describe('registry validation, reference and format edges', () => {
     ]);
   });
 
-  it('gives no group members for a tuple whose object is not a string, not even a list holding one', () => {
+  it('reads no reference from a tuple whose object is not a string, not even a list holding one', () => {
     const rels = [{ object: ['group:a'], relation: 'member', subject: 'iam:x' }, { object: 'actor:agt-a', relation: 'signer', subject: 'group:a#member' }];
     expect(refusal(registryDocument([actorEntry('agt-a')], rels)).details).to.deep.equal([
       { path: 'relationships[0].object', message: 'must be a string' },
       { path: 'relationships[1].subject', message: 'group a has no members (no relationship group:a#member@...)' },
     ]);
+    const listed = [{ object: ['actor:agt-nobody'], relation: 'signer', subject: 'iam:x' }];
+    expect(refusal(registryDocument([actorEntry('agt-a')], listed)).details).to.deep.equal([{ path: 'relationships[0].object', message: 'must be a string' }]);
   });
 
   it('counts every cycle past the 20 listed errors', () => {
