@@ -1,16 +1,9 @@
 import { expect } from 'chai';
 import { parseCheckRequest } from '../../../src/core/check-request.js';
 import { InvalidRequestError } from '../../../src/core/errors.js';
+import { thrown } from '../../helpers/thrown.js';
 
-function refusal(body: unknown): InvalidRequestError {
-  try {
-    parseCheckRequest(body);
-  } catch (error) {
-    if (error instanceof InvalidRequestError) return error;
-    throw error;
-  }
-  throw new Error('the request was accepted');
-}
+const refusal = (body: unknown) => thrown(InvalidRequestError, () => parseCheckRequest(body));
 
 describe('check requests, at their edges', () => {
   it('says a request does not match the schema, and where', () => {

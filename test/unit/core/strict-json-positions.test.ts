@@ -1,15 +1,8 @@
 import { expect } from 'chai';
 import { JsonTextError, parseJson } from '../../../src/core/strict-json.js';
+import { thrown } from '../../helpers/thrown.js';
 
-function failure(text: string): JsonTextError {
-  try {
-    parseJson(text);
-  } catch (error) {
-    if (error instanceof JsonTextError) return error;
-    throw error;
-  }
-  throw new Error(`accepted ${text}`);
-}
+const failure = (text: string) => thrown(JsonTextError, () => parseJson(text));
 
 /** JSON.parse's complaint without its offset, and the line and column worked out from it. */
 describe('strict JSON, where and what the syntax error is', () => {

@@ -4,16 +4,9 @@ import { isTimestamp } from '../../../src/registry/document.js';
 import { loadRegistry } from '../../../src/registry/load.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
 import type { Json } from '../../fixtures/registry.js';
+import { thrown } from '../../helpers/thrown.js';
 
-function refusal(document: Json): RegistryValidationError {
-  try {
-    loadRegistry(text(document));
-  } catch (error) {
-    if (error instanceof RegistryValidationError) return error;
-    throw error;
-  }
-  throw new Error('the document was accepted');
-}
+const refusal = (document: Json) => thrown(RegistryValidationError, () => loadRegistry(text(document)));
 
 /** Exactly the errors of documents wrong in one way, and the count past the 20 listed. */
 describe('registry validation, reference and format edges', () => {

@@ -2,16 +2,9 @@ import { expect } from 'chai';
 import { FlexAuthError, InvalidRequestError, RegistryValidationError } from '../../../src/core/errors.js';
 import { loadRegistry } from '../../../src/registry/load.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
+import { thrown } from '../../helpers/thrown.js';
 
-function refusal(document: string): RegistryValidationError {
-  try {
-    loadRegistry(document);
-  } catch (error) {
-    if (error instanceof RegistryValidationError) return error;
-    throw error;
-  }
-  throw new Error('the document was accepted');
-}
+const refusal = (document: string) => thrown(RegistryValidationError, () => loadRegistry(document));
 
 /** Two errors each: a type the schema does not know, and a key it does not know. */
 const twiceWrong = (count: number) => Array.from({ length: count }, (_, i) => actorEntry(`agt-${i}`, { type: 'robot', colour: 'red' }));
