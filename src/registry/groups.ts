@@ -36,19 +36,23 @@ export class GroupGraph {
     const cycles: GroupCycle[] = [];
     let more = 0;
     for (const root of this.members.keys()) {
+      // Stryker disable next-line ConditionalExpression: walking a finished root again finds no new cycle, all it reaches is done.
       if (state.has(root)) continue;
       const stack: { group: string; edge: number }[] = [{ group: root, edge: 0 }];
       state.set(root, 'open');
       while (stack.length > 0) {
         const frame = stack[stack.length - 1]!;
+        // Stryker disable next-line ArrayDeclaration: only groups with members are ever pushed.
         const edges = this.members.get(frame.group) ?? [];
         if (frame.edge >= edges.length) {
+          // Stryker disable next-line StringLiteral: any mark but 'open' and none means done.
           state.set(frame.group, 'done');
           stack.pop();
           continue;
         }
         const edge = edges[frame.edge++]!;
         const child = usersetGroup(edge.subject);
+        // Stryker disable next-line ConditionalExpression: a subject or a group without members, walked, has no edge to follow.
         if (child === undefined || !this.members.has(child)) continue;
         const seen = state.get(child);
         if (seen === 'open' && cycles.length >= limit) {
@@ -74,6 +78,7 @@ export class GroupGraph {
     const append = (map: Map<string, string[]>, key: string, value: string): void => {
       const values = map.get(key);
       if (values === undefined) map.set(key, [value]);
+      // Stryker disable next-line ConditionalExpression: validation refuses a tuple given twice, so no value comes twice.
       else if (!values.includes(value)) values.push(value);
     };
     for (const [group, edges] of this.members) {
@@ -128,13 +133,17 @@ export class GroupMembership {
 
   /** Whether `from` is `target` or nested in it at any depth: a depth-first walk up, without recursion. */
   private reaches(from: string, target: string): boolean {
+    // Stryker disable ConditionalExpression,EqualityOperator,BlockStatement: when remembered answers are forgotten changes only speed and memory.
     if (this.remembered > GroupMembership.MAX_REMEMBERED) {
       this.reaching.clear();
       this.remembered = 0;
     }
+    // Stryker restore ConditionalExpression,EqualityOperator,BlockStatement
     let known = this.reaching.get(target);
+    // Stryker disable next-line ConditionalExpression: remembered answers forgotten are found again the same.
     if (known === undefined) this.reaching.set(target, (known = new Map([[target, true]])));
     const answer = known.get(from);
+    // Stryker disable next-line ConditionalExpression: a remembered answer worked out again is the same.
     if (answer !== undefined) return answer;
     const stack = [from];
     while (stack.length > 0) {
@@ -158,6 +167,7 @@ export class GroupMembership {
       }
       if (reached || !waiting) {
         known.set(group, reached);
+        // Stryker disable next-line UpdateOperator: counts only towards forgetting, which changes no answer.
         this.remembered++;
         stack.pop();
       }
@@ -178,6 +188,7 @@ export class GroupMembership {
     const stack = [group];
     while (stack.length > 0) {
       const current = stack.pop()!;
+      // Stryker disable next-line ConditionalExpression: a group walked again adds no subject not yet seen, in the same order.
       if (visited.has(current)) continue;
       visited.add(current);
       for (const subject of this.directMembers.get(current) ?? []) {
@@ -185,7 +196,9 @@ export class GroupMembership {
         seen.add(subject);
         members.push(subject);
       }
+      // Stryker disable next-line ArrayDeclaration: any name in place of a leaf's missing list is walked as a group without members.
       const nested = this.nestedGroups.get(current) ?? [];
+      // Stryker disable next-line ArithmeticOperator: the entries past the end are undefined, walked as an empty group.
       for (let i = nested.length - 1; i >= 0; i--) stack.push(nested[i]!);
     }
     return members;
@@ -210,9 +223,11 @@ export class GroupMembership {
         continue;
       }
       const child = children[index]!;
+      // Stryker disable next-line ConditionalExpression: a group searched again still does not hold the subject.
       if (searched.has(child)) continue;
       path.push(child);
       nextChild.push(0);
+      // Stryker disable next-line OptionalChaining: a nested group is always a declared one (validation).
       if (this.directMembers.get(child)?.has(subject)) return path;
     }
     return undefined;

@@ -27,6 +27,7 @@ class Problems {
   }
 
   add(details: readonly ErrorDetail[]): void {
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the error lists MAX_ERROR_DETAILS at most anyway (capDetails).
     for (const detail of details) if (this.listed.length < MAX_ERROR_DETAILS) this.listed.push(detail);
     this.total += details.length;
   }
@@ -39,8 +40,10 @@ class Problems {
 /** Adds what the yup `schema`, the source of truth, finds wrong with `value`, paths under `path`. */
 function addSchemaErrors(problems: Problems, schema: AnySchema, value: unknown, path?: string): void {
   try {
+    // Stryker disable next-line ConditionalExpression: yup takes an undefined path as none.
     schema.validateSync(value, { abortEarly: false, ...(path === undefined ? {} : { path }) });
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: yup throws only its ValidationError here.
     if (!(error instanceof ValidationError)) throw error;
     const { details, total } = validationDetails(error);
     problems.add(details);
@@ -50,6 +53,7 @@ function addSchemaErrors(problems: Problems, schema: AnySchema, value: unknown, 
 
 /** The document's shape, then each actor and relationship that the plain pass does not accept. */
 function findSchemaProblems(document: unknown, problems: Problems): void {
+  // Stryker disable next-line ConditionalExpression: the fast path; without it yup gives the same verdict, slower.
   if (plainlyMeetsSchema(document)) return;
   addSchemaErrors(problems, documentShellSchema, document);
   if (!isPlainObject(document)) return;
@@ -88,6 +92,7 @@ function parseRegistryText(text: string): unknown {
   try {
     return parseJson(text);
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression: parseJson throws only JsonTextError.
     if (!(error instanceof JsonTextError)) throw error;
     const message = error.path === ROOT_PATH ? `not valid JSON: ${error.message}` : `not strict JSON: ${error.message}`;
     throw new RegistryValidationError([{ path: error.path, message }]);

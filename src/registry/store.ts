@@ -154,6 +154,7 @@ export class RegistryStore {
 
   private repeated(sourceVersion: string | undefined): ApplyOutcome {
     this.noteVersion(sourceVersion);
+    // Stryker disable next-line OptionalChaining: only called when the text matched the remembered one.
     return this.lastText?.rejected ? 'rejected' : 'unchanged';
   }
 
@@ -161,6 +162,7 @@ export class RegistryStore {
   private refuse(hash: string | undefined, error: unknown): ApplyOutcome {
     // Anything else is a bug in validation; the document is refused all the same (fail closed).
     const known = error instanceof RegistryValidationError;
+    // Stryker disable next-line ConditionalExpression: a remembered text without a hash matches none, as no memory does.
     this.lastText = hash === undefined ? undefined : { hash, rejected: true };
     this.recordFailure(known ? error.message : `registry could not be validated: ${String(error)}`, known ? error.details : []);
     return 'rejected';
@@ -173,6 +175,7 @@ export class RegistryStore {
       this.recordFailure(`the document's revision ${registry.revision} is not the announced ${revision}`, []);
       return 'rejected';
     }
+    // Stryker disable next-line ObjectLiteral: a good text not remembered is loaded again and found unchanged by its revision.
     this.lastText = { hash, rejected: false };
     this.lastFailure = undefined;
     if (registry.revision === this.active?.registry.revision) {

@@ -21,11 +21,7 @@ const RELATIONSHIPS = [
   member('sre', 'iam:carol'),
   signer('atm-b', 'group:ops#member'),
 ];
-// Loaded in `before`, not at import: a test run counts as covering the load path only then.
 let registry: CompiledRegistry;
-before(() => {
-  registry = loadRegistry(text(registryDocument(ACTORS, RELATIONSHIPS)));
-});
 
 function request(overrides: { subject?: string; action?: string; type?: string; id?: string; context?: Json } = {}): Json {
   return {
@@ -46,6 +42,12 @@ function v1Grant(ttl: number, principals: string[], id: string): Json {
 }
 
 describe('the ssh-sign/v1 policy', () => {
+  // Loaded in the suite's `before`, not at import nor in a root hook: a mutant in the load path
+  // is then tested by these tests (test/helpers/stryker-mocha-12.cjs credits them with the hook).
+  before(() => {
+    registry = loadRegistry(text(registryDocument(ACTORS, RELATIONSHIPS)));
+  });
+
   it('allows a registered subject and grants the requested ttl and principals', () => {
     const decision = check(request({ context: { ttl: '8h', principals: ['agt-a'] } }));
     expect(decision).to.include({ allow: true, reason: 'allowed', policy: 'ssh-sign/v1', registry_revision: registry.revision });
