@@ -47,15 +47,19 @@ async function filesUnder(root: string, relative: string): Promise<string[]> {
 
 interface Running {
   readonly name: string;
+  /** The checks' port. */
   readonly url: string;
+  /** Where the readiness probe asks (the chart's diagnostic port, `/readyz`). */
+  readonly probeUrl: string;
+  readonly probePath: string;
 }
 
 /** Starts the image detached with the pod's options, the container ports published on 127.0.0.1 (random host ports). */
 async function startContainer(name: string, pod: PodRun, extra: string[], args: string[]): Promise<Running> {
   const publish = pod.ports.flatMap((port) => ['--publish', `127.0.0.1::${port}`]);
   await mustPodman(['run', '--detach', '--name', name, ...PODMAN_ULIMITS, ...pod.options, ...extra, ...publish, IMAGE, ...args]);
-  const hostPort = (await mustPodman(['port', name, `${pod.ports[0]}/tcp`])).trim();
-  return { name, url: `http://${hostPort}` };
+  const hostPort = async (port: number) => (await mustPodman(['port', name, `${port}/tcp`])).trim();
+  return { name, url: `http://${await hostPort(pod.ports[0]!)}`, probeUrl: `http://${await hostPort(pod.readiness.port)}`, probePath: pod.readiness.path };
 }
 
 async function containerLogs(name: string): Promise<string> {
@@ -70,7 +74,7 @@ async function containerLogs(name: string): Promise<string> {
 async function readyzUntil(server: Running, done: (r: HttpResult) => boolean, description: string, timeoutMs = 60_000): Promise<HttpResult> {
   const probe = async (): Promise<HttpResult | string> => {
     try {
-      return await getJson(server.url, '/readyz');
+      return await getJson(server.probeUrl, server.probePath);
     } catch (error) {
       const state = (await mustPodman(['inspect', '--format', '{{.State.Status}} (exit code {{.State.ExitCode}})', server.name])).trim();
       if (!state.startsWith('running')) return state;
@@ -179,7 +183,7 @@ describe('the container image, built from the Dockerfile and run as the Helm cha
   describe('in-cluster, on the real API server\'s ConfigMap', () => {
     let server: Running;
     let registry: Record<string, any>;
-    const ready = () => getJson(server.url, '/readyz');
+    const ready = () => getJson(server.probeUrl, server.probePath);
     const servedRevision = (revision: string) =>
       readyzUntil(server, (r) => r.body?.revision === revision, `revision ${revision} in /readyz`);
 

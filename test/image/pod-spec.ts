@@ -46,14 +46,25 @@ export interface PodRun {
   readonly options: string[];
   /** The container's args (after the image; the image's ENTRYPOINT stays, as in Kubernetes). */
   readonly args: string[];
-  /** The container ports, to publish. */
+  /** The container ports, to publish; the first serves the checks. */
   readonly ports: number[];
+  /** Where the kubelet's readiness probe asks: the container port (a named port resolved) and the path. */
+  readonly readiness: { readonly port: number; readonly path: string };
   readonly terminationGracePeriodSeconds: number;
   readonly automountServiceAccountToken: boolean;
 }
 
 const SUPPORTED_CONTAINER_KEYS = new Set(['name', 'image', 'imagePullPolicy', 'args', 'env', 'ports', 'livenessProbe', 'readinessProbe',
   'resources', 'securityContext', 'volumeMounts', 'terminationMessagePath', 'terminationMessagePolicy']);
+
+/** The readiness probe's HTTP target, its port given by name or number as Kubernetes allows. */
+function readinessOf(container: Json): PodRun['readiness'] {
+  const get = container.readinessProbe?.httpGet as Json | undefined;
+  if (!get) throw new Error('expected an httpGet readinessProbe');
+  const port = typeof get.port === 'number' ? get.port : (container.ports ?? []).find((p: Json) => p.name === get.port)?.containerPort;
+  if (typeof port !== 'number') throw new Error(`readinessProbe port ${JSON.stringify(get.port)} is not a container port`);
+  return { port, path: get.path ?? '/' };
+}
 
 export function podRun(podSpec: Json, podName = 'flex-auth-image-test'): PodRun {
   if (podSpec.containers?.length !== 1 || podSpec.initContainers?.length) throw new Error('expected exactly one container and no init containers');
@@ -99,6 +110,7 @@ export function podRun(podSpec: Json, podName = 'flex-auth-image-test'): PodRun 
     options,
     args: container.args ?? [],
     ports: (container.ports ?? []).map((p: Json) => p.containerPort as number),
+    readiness: readinessOf(container),
     terminationGracePeriodSeconds: podSpec.terminationGracePeriodSeconds ?? 30,
     automountServiceAccountToken: podSpec.automountServiceAccountToken !== false,
   };
