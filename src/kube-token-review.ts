@@ -1,6 +1,6 @@
-import { hash } from 'node:crypto';
 import { AuthenticationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { tokenDigest } from './http/auth.js';
 import type { CallerAuthenticator, Verdict } from './http/auth.js';
 import type { Logger } from './logger.js';
 import { loadKubeConfig, timeoutOptions } from './sources/configmap.js';
@@ -136,9 +136,8 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     return this.cache.size;
   }
 
-  verify(token: string): Verdict | Promise<Verdict> {
-    // The one-shot hash: a Hash object per check cost more than the digest itself (profiled).
-    const key = hash('sha256', token, 'base64');
+  /** `key`: the token's SHA-256 in hex (the gate has computed it already). */
+  verify(token: string, key: string = tokenDigest(token)): Verdict | Promise<Verdict> {
     const entry = this.cache.get(key);
     if (entry !== undefined) {
       if (this.clock() < entry.until) return entry.verdict;
