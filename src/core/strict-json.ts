@@ -62,6 +62,48 @@ function stringEnd(text: string, start: number): number {
   }
 }
 
+const COLON = 0x3a;
+
+/** JSON's four whitespace characters. */
+function isWhitespace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * How many member names `text` holds, counted without allocating: in valid JSON a string is a
+ * member name exactly when the next character past its whitespace is a colon. NaN for a string
+ * never closed (not JSON; no caller passes one, but it must not loop).
+ */
+export function memberNameCount(text: string): number {
+  let count = 0;
+  for (let i = text.indexOf('"'); i !== -1; i = text.indexOf('"', i + 1)) {
+    i = stringEnd(text, i);
+    if (i === -1) return Number.NaN;
+    let next = i + 1;
+    while (isWhitespace(text.charCodeAt(next))) next++;
+    if (text.charCodeAt(next) === COLON) count++;
+  }
+  return count;
+}
+
+/** Deeper than this, `ownKeyCount` gives up (NaN) rather than risk the stack; the scan then decides. */
+const MAX_COUNTED_DEPTH = 64;
+
+/** Own keys in a parsed value, all levels; NaN past `MAX_COUNTED_DEPTH`. */
+export function ownKeyCount(value: unknown, depth = 0): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (depth > MAX_COUNTED_DEPTH) return Number.NaN;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += ownKeyCount(item, depth + 1);
+    return count;
+  }
+  // for...in also walks inherited enumerable keys: a polluted prototype only makes the counts
+  // differ, and the scan then decides.
+  for (const key in value) count += 1 + ownKeyCount((value as Record<string, unknown>)[key], depth + 1);
+  return count;
+}
+
 /**
  * The first key repeated within one object, with its path and offset. `text` must be valid
  * JSON (JSON.parse accepted it), so only strings, brackets and commas need telling apart.
@@ -161,7 +203,8 @@ function syntaxProblem(message: string): string {
 /**
  * Parses JSON text, rejecting duplicate keys. Throws `JsonTextError`: for bad syntax at the
  * root path, for a duplicate key at that key's path, both with line and column. Costs one
- * JSON.parse and one linear scan of the text (see docs/performance.md for the figures).
+ * JSON.parse, one count of the member names in the text and one of the keys in the value (see
+ * docs/performance.md for the figures).
  */
 export function parseJson(text: string): unknown {
   let value: unknown;
@@ -174,6 +217,10 @@ export function parseJson(text: string): unknown {
   }
   // Stryker disable next-line ConditionalExpression,LogicalOperator: a scalar has no keys, so scanning it finds no duplicate.
   if (typeof value !== 'object' || value === null) return value;
+  // JSON.parse keeps one key of each repeated name, so the text names exactly as many members as
+  // the value has keys when no key repeats: that is the check, and it allocates nothing. Only
+  // when the counts differ does the scan run to find and name the duplicate.
+  if (memberNameCount(text) === ownKeyCount(value)) return value;
   const duplicate = firstDuplicateKey(text);
   if (duplicate !== undefined) {
     const { line, column } = lineAndColumn(text, duplicate.at);
