@@ -44,8 +44,5 @@ COPY --chown=root:root examples ./examples
 # runAsUser, and runAsNonRoot can verify a numeric user).
 USER 10001:10001
 EXPOSE 8080
-# One GC thread: the chart gives the pod one CPU, and V8's parallel and concurrent GC helpers
-# only queue behind the main thread there, holding every reply of a pause until they get a turn
-# (p99 at 100,000 actors halved on one CPU; docs/performance.md). The bench starts it the same way.
-ENTRYPOINT ["node", "--single-threaded-gc", "dist/src/cli/index.js"]
+ENTRYPOINT ["node", "dist/src/cli/index.js"]
 CMD ["serve"]
