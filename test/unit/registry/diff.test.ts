@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { decide } from '../../../src/core/decide.js';
 import type { CheckRequest } from '../../../src/core/types.js';
 import { loadAccess } from '../../../src/registry/access.js';
-import { diffAccess } from '../../../src/registry/diff.js';
+import { CHANGE_KINDS, diffAccess } from '../../../src/registry/diff.js';
 import type { AccessChange, RegistryDiff } from '../../../src/registry/diff.js';
 import { loadRegistry } from '../../../src/registry/load.js';
 import { actorEntry, member, registryDocument, signer, text } from '../../fixtures/registry.js';
@@ -121,6 +121,22 @@ describe('registry diff', () => {
     ]);
   });
 
+  it("lists an actor's certificate changes in the documented kind order too", () => {
+    const before = registryDocument([actorEntry('agt-a', { certificate: {
+      types: ['user'], extensions: { allowed: ['permit-pty', 'permit-X11-forwarding'], default: ['permit-pty'] },
+      critical_options: { force_command: '/usr/bin/backup', source_address: ['10.0.0.0/24', '192.168.1.0/24'] },
+    } })]);
+    const after = registryDocument([actorEntry('agt-a', { certificate: {
+      types: ['host'], extensions: { allowed: ['permit-pty', 'permit-agent-forwarding'], default: ['permit-agent-forwarding'] },
+      critical_options: { force_command: '/usr/bin/restore', source_address: ['10.0.0.0/16'] },
+    } })]);
+    expect(changesOf(before, after).map((c) => c.change)).to.deep.equal([
+      'cert_types_added', 'cert_types_removed', 'extensions_added', 'extensions_removed',
+      'default_extensions_added', 'default_extensions_removed', 'force_command_changed',
+      'source_address_widened', 'source_address_narrowed',
+    ]);
+  });
+
   it('refuses an invalid document with every error', () => {
     expect(() => loadAccess(text(registryDocument([actorEntry('agt-a', { allowed_subject: [] })]))))
       .to.throw('registry is invalid').with.property('details').that.deep.includes({ path: 'actors[0].allowed_subject', message: 'unknown key' });
@@ -188,6 +204,17 @@ describe('registry diff', () => {
         }
       }
     }
+
+    it('lists the changes by actor name, then in the documented kind order', () => {
+      const rank = (change: AccessChange) => CHANGE_KINDS.indexOf(change.change);
+      fc.assert(fc.property(pair, ([before, after]) => {
+        const { changes } = diffOf(before, after);
+        for (let i = 1; i < changes.length; i++) {
+          const [a, b] = [changes[i - 1]!, changes[i]!];
+          expect(a.actor < b.actor || (a.actor === b.actor && rank(a) < rank(b)), `${a.actor} ${a.change} before ${b.actor} ${b.change}`).to.equal(true);
+        }
+      }), { numRuns: 200 });
+    });
 
     it('finds nothing between a registry and itself', () => {
       fc.assert(fc.property(registry, (document) => {
