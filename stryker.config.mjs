@@ -20,9 +20,6 @@ export default {
     // is `workerMessages` (load-in-worker.ts, unit-tested in-process in worker-messages.test.ts),
     // and the real worker is exercised by test/unit/sources/reload-off-thread.test.ts.
     '!src/registry/load-worker.ts',
-    // The check lane and the decision log: every decision's reply and audit line.
-    'src/http/check.ts',
-    'src/http/decision-log.ts',
   ],
   // The tests run from tsc's output, so the sandbox is compiled once with every mutant switched in.
   buildCommand: 'npx tsc -p tsconfig.json',

@@ -113,6 +113,7 @@ export function sortedUnique(values: readonly string[]): readonly string[] {
 
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
+  // Stryker disable next-line EqualityOperator: one step past the end compares undefined with undefined
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
@@ -137,6 +138,7 @@ function compileProfile(section: CertificateSection): CertificateProfile {
     ...(options.force_command === undefined ? {} : { force_command: options.force_command }),
     ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
   });
+  // Stryker disable next-line ArrayDeclaration: sourceNetworks is read only when the actor has source_address
   const sourceNetworks = Object.freeze((sourceAddress ?? []).map((text) => parseCidr(text) as Cidr));
   const unrequested = Object.freeze({ cert_type: 'user' as const, extensions: defaultExtensions, critical_options: criticalOptions });
   return Object.freeze({ types, allowedExtensions, defaultExtensions, criticalOptions, sourceNetworks, unrequested });

@@ -212,6 +212,8 @@ describe('the certificate rules of ssh-sign/v1', () => {
         check('adm-a', { extensions: [] }),
         check('adm-a', { extensions: ['permit-pty'] }),
         check('adm-a', { extensions: ['permit-agent-forwarding'] }),
+        // As many extensions as the default (permit-port-forwarding, permit-pty), one of them other.
+        check('adm-a', { extensions: ['permit-agent-forwarding', 'permit-pty'] }),
         check('adm-a', { critical_options: { source_address: ['10.0.0.0/8'] } }),
         check('adm-a', { critical_options: { source_address: ['10.0.0.0/9'] } }),
         check('adm-a', { critical_options: { force_command: 'x' } }),

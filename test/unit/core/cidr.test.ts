@@ -25,6 +25,14 @@ describe('CIDR blocks (source-address)', () => {
     }
   });
 
+  it('reads `::` and an IPv4 tail as Node does: once, for one group or more, the IPv4 part only at the end', () => {
+    const spellings = ['1.2.3.4::', '1.2.3.4::1', '::1.2.3.4:5', '1::2::3', '::ffff:1.2.3.4', '1:2:3:4:5:6:1.2.3.4',
+      '1:2:3:4::5:6:7:8', '1::2:3:4:5:6:7:8', '1:2:3:4:5:6:7::', '::1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8'];
+    for (const address of spellings) {
+      expect(typeof parseCidr(`${address}/128`) === 'object', address).to.equal(isIP(address) === 6);
+    }
+  });
+
   it('refuses a bare address, a bad prefix, host bits, a zone and anything else, saying why', () => {
     const cases: [string, RegExp][] = [
       ['10.0.0.1', /a prefix length is required/],
