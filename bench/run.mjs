@@ -214,19 +214,6 @@ function mixFor(target, data) {
     : { tsv: data.flexTsv, mode: 'flex', reasons: true };
 }
 
-/**
- * The Node options the image starts flex-auth with (its Dockerfile's ENTRYPOINT, between `node`
- * and the script), so a checkout is measured as its image runs it; none when it names none.
- */
-function deployedNodeArgs(root) {
-  const dockerfile = path.join(root, 'Dockerfile');
-  const entrypoint = existsSync(dockerfile) ? /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(dockerfile, 'utf8')) : null;
-  if (!entrypoint) return [];
-  const words = JSON.parse(entrypoint[1]);
-  const script = words.findIndex((word) => word.endsWith('cli/index.js'));
-  return words[0] === 'node' && script > 0 ? words.slice(1, script) : [];
-}
-
 async function startTarget(target, data, extra = {}) {
   const port = await freePort();
   const name = `${target}${data ? `-n${data.size}` : ''}`;
@@ -242,7 +229,7 @@ async function startTarget(target, data, extra = {}) {
     const root = target === 'flex-auth' ? FLEX_ROOT : BASE_ROOT;
     child = startPinned({
       cpu: SERVER_CPU, command: process.execPath,
-      args: [...deployedNodeArgs(root), ...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
+      args: [...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
       cwd: root, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
     });
     pipe?.close();
