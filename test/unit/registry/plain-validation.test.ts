@@ -89,12 +89,13 @@ const mutated: fc.Arbitrary<Json> = document.chain((base) =>
 
 describe('the plain validation pass (a fast path of the schema)', () => {
   it('accepts no document, generated or mutated, that the schema refuses', () => {
-    let accepted = 0;
     fc.assert(fc.property(fc.oneof(document, mutated), (doc) => {
       if (!plainlyMeetsSchema(doc)) return;
-      accepted++;
       expect(schemaAccepts(registrySchema, doc), JSON.stringify(doc)).to.equal(true);
     }), { numRuns: 3000 });
+    // The generator must reach the accepting side too. Counted on a fixed sample: over random runs
+    // of 3,000 the count went from 28 to 49, so a bound on it would fail now and then.
+    const accepted = fc.sample(fc.oneof(document, mutated), { numRuns: 3000, seed: 20261202 }).filter((doc) => plainlyMeetsSchema(doc)).length;
     expect(accepted, 'the generator should also make valid documents').to.be.greaterThan(30);
   });
 
