@@ -1,6 +1,7 @@
 import { cidrProblem, parseCidr } from './cidr.js';
 import { isPlainObject, onlyKeys } from './json-shape.js';
 import type { Cidr } from './cidr.js';
+import type { Writable } from './writable.js';
 
 /**
  * The parts of an SSH certificate beyond principals and validity (contract section 14), shared
@@ -134,10 +135,11 @@ function compileProfile(section: CertificateSection): CertificateProfile {
   const defaultExtensions = Object.freeze(section.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
   const options = section.critical_options ?? {};
   const sourceAddress = options.source_address === undefined ? undefined : Object.freeze([...options.source_address].sort());
-  const criticalOptions: CriticalOptions = Object.freeze({
-    ...(options.force_command === undefined ? {} : { force_command: options.force_command }),
-    ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
-  });
+  // Members added one by one, not spread: see `Writable` in writable.ts (a profile is compiled per actor).
+  const ownOptions: Writable<CriticalOptions> = {};
+  if (options.force_command !== undefined) ownOptions.force_command = options.force_command;
+  if (sourceAddress !== undefined) ownOptions.source_address = sourceAddress;
+  const criticalOptions: CriticalOptions = Object.freeze(ownOptions);
   // Stryker disable next-line ArrayDeclaration: sourceNetworks is read only when the actor has source_address
   const sourceNetworks = Object.freeze((sourceAddress ?? []).map((text) => parseCidr(text) as Cidr));
   const unrequested = Object.freeze({ cert_type: 'user' as const, extensions: defaultExtensions, critical_options: criticalOptions });

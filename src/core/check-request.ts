@@ -9,6 +9,7 @@ import { isSubjectId, PRINCIPAL_HINT, PRINCIPAL_PATTERN, SSH_ACTOR, subjectIdPro
 import { duration, list, plainObject, strictObject, text, validationDetails } from './schema.js';
 import { JsonTextError, parseJson } from './strict-json.js';
 import type { CheckRequest } from './types.js';
+import type { Writable } from './writable.js';
 
 /** Bounds on caller-supplied strings and lists: generous for real use, small enough to log. */
 export const REQUEST_LIMITS = {
@@ -59,23 +60,20 @@ interface RawCheckRequest {
 }
 
 function toCheckRequest(raw: RawCheckRequest, ttlSeconds: number | undefined): CheckRequest {
-  const context = raw.context ?? {};
-  const v1Context = {
-    ...(ttlSeconds === undefined ? {} : { ttl: ttlSeconds }),
-    ...(context.principals ? { principals: context.principals } : {}),
-    ...(context.metadata ? { metadata: context.metadata } : {}),
-  };
+  const given = raw.context ?? {};
+  // Members added one by one, never after a spread: see `Writable` in writable.ts.
+  const context: Writable<CheckRequest['context']> = {};
+  if (ttlSeconds !== undefined) context.ttl = ttlSeconds;
+  if (given.principals) context.principals = given.principals;
+  if (given.metadata) context.metadata = given.metadata;
+  if (given.cert_type) context.cert_type = given.cert_type;
+  if (given.extensions) context.extensions = given.extensions;
+  if (given.critical_options) context.critical_options = given.critical_options;
   return {
     subject: { id: raw.subject.id },
     action: raw.action,
     resource: { type: raw.resource.type ?? SSH_ACTOR, id: raw.resource.id },
-    // Most requests name no certificate field: they pay nothing for them.
-    context: context.cert_type === undefined && context.extensions === undefined && context.critical_options === undefined ? v1Context : {
-      ...v1Context,
-      ...(context.cert_type ? { cert_type: context.cert_type } : {}),
-      ...(context.extensions ? { extensions: context.extensions } : {}),
-      ...(context.critical_options ? { critical_options: context.critical_options } : {}),
-    },
+    context,
   };
 }
 

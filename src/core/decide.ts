@@ -55,5 +55,6 @@ export function decide(registry: PolicyRegistry, request: CheckRequest, options:
       ttl_seconds: normalized.ttl_seconds ?? 0, principals: normalized.principals, cert_type: certificate.cert_type,
       extensions: certificate.extensions, critical_options: certificate.critical_options, key_id: id,
     } };
-  return explain ? { ...decision, trace } : decision;
+  // Object.assign, not a spread followed by trace: see `Writable` in writable.ts.
+  return explain ? Object.assign({}, decision, { trace }) : decision;
 }

@@ -35,25 +35,6 @@ export function chainMember(chain: string): string {
   return `${CHAIN_MEMBER}${chain}"`;
 }
 
-export interface SealedLine {
-  /** The line as written (no newline): `head`, the chain member, `tail`. */
-  readonly line: string;
-  readonly chain: string;
-}
-
-/**
- * Chains a line whose content is `head` followed by `tail` (the member goes between them) to
- * the one before. Written with the head sliced back out of the text just hashed: hashing
- * flattens that text once, and a head built by concatenation is a rope of some fifty pieces
- * that writing it out would otherwise walk again (docs/performance.md).
- */
-export function sealLine(previous: string, head: string, tail: string): SealedLine {
-  const hashed = previous + head + tail;
-  const chain = hash('sha256', hashed, 'hex');
-  const flatHead = hashed.slice(previous.length, previous.length + head.length);
-  return { line: `${flatHead}${chainMember(chain)}${tail}`, chain };
-}
-
 export interface ChainedLine {
   /** The line as written minus its chain member: what `chain` covers. */
   readonly content: string;

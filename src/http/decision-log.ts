@@ -2,7 +2,7 @@ import { jsonString as quote } from '../core/canonical-json.js';
 import type { CertificateGrant, CheckRequest } from '../core/types.js';
 import { infoLines } from '../logger.js';
 import type { InfoLines, Logger } from '../logger.js';
-import { CHAIN_START, checkpointMac, newLogId, sealLine } from './audit-chain.js';
+import { chainMember, chainOf, CHAIN_START, checkpointMac, newLogId } from './audit-chain.js';
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
 const MAX_METADATA_KEYS = 32;
@@ -171,9 +171,9 @@ export class DecisionLog {
    */
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
     this.seq += 1;
-    const sealed = sealLine(this.chain, this.info.open(`${decisionFields(record)},"seq":${this.seq}${this.logIdMember}`), this.info.close);
-    this.chain = sealed.chain;
-    this.pending += `${sealed.line}\n`;
+    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq}${this.logIdMember}`);
+    this.chain = chainOf(this.chain, content + this.info.close);
+    this.pending += `${content}${chainMember(this.chain)}${this.info.close}\n`;
     if (this.checkpoints && this.seq - this.sealedSeq >= this.checkpoints.every) this.queueCheckpoint(this.checkpoints.key());
     this.waiting.push(then);
     if (this.waiting.length >= DecisionLog.GROUP_SIZE) this.commit();

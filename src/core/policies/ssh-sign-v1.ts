@@ -7,6 +7,7 @@ import { fail, pass, skip } from '../policy.js';
 import type { EvaluationInput, PolicyPackage, Rule, RuleOutcome } from '../policy.js';
 import { SSH_ACTOR as RESOURCE_TYPE } from '../patterns.js';
 import type { Actor, CheckRequest, NormalizedRequest, PolicyRegistry } from '../types.js';
+import type { Writable } from '../writable.js';
 
 const NAME = 'ssh-sign/v1';
 
@@ -200,13 +201,14 @@ function requestedCertificate({ context }: CheckRequest, profile: CertificatePro
   const asked = context.critical_options;
   const forceCommand = asked?.force_command ?? own.force_command;
   const sourceAddress = asked?.source_address === undefined ? own.source_address : sortedUnique(asked.source_address);
+  // Members added one by one, not spread: see `Writable` in src/core/writable.ts.
+  const options: Writable<CriticalOptions> = {};
+  if (forceCommand !== undefined) options.force_command = forceCommand;
+  if (sourceAddress !== undefined) options.source_address = sourceAddress;
   return {
     cert_type: certType,
     extensions: context.extensions === undefined ? defaultExtensionsFor(profile, certType) : sortedUnique(context.extensions),
-    critical_options: {
-      ...(forceCommand === undefined ? {} : { force_command: forceCommand }),
-      ...(sourceAddress === undefined ? {} : { source_address: sourceAddress }),
-    },
+    critical_options: options,
   };
 }
 
@@ -220,10 +222,10 @@ function withCertificate(normalized: NormalizedRequest, certificate: RequestedCe
   const options = certificate.critical_options;
   // A source_address list is never empty, so an absent one and [] need not be told apart.
   const optionsDiffer = options.force_command !== own.force_command || !sameList(options.source_address ?? [], own.source_address ?? []);
-  return {
-    ...normalized,
-    ...(certificate.cert_type === 'user' ? {} : { cert_type: certificate.cert_type }),
-    ...(sameList(certificate.extensions, defaultExtensionsFor(profile, certificate.cert_type)) ? {} : { extensions: certificate.extensions }),
-    ...(optionsDiffer ? { critical_options: options } : {}),
-  };
+  // A copy made member by member, not spread: see `Writable` in src/core/writable.ts.
+  const withFields: Writable<NormalizedRequest> = Object.assign({}, normalized);
+  if (certificate.cert_type !== 'user') withFields.cert_type = certificate.cert_type;
+  if (!sameList(certificate.extensions, defaultExtensionsFor(profile, certificate.cert_type))) withFields.extensions = certificate.extensions;
+  if (optionsDiffer) withFields.critical_options = options;
+  return withFields;
 }

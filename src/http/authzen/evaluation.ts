@@ -25,15 +25,12 @@ export interface AuthzenDecision {
 }
 
 function toAuthzen(decision: DecisionRecord['decision'] & { message?: string }, warnings: readonly string[]): AuthzenDecision {
+  // The rest, then members added one by one, not spread: see `Writable` in src/core/writable.ts.
   const { allow, message, ...rest } = decision;
-  return {
-    decision: allow,
-    context: {
-      ...rest,
-      ...(message === undefined ? {} : { reason_admin: { en: message } }),
-      ...(warnings.length > 0 ? { warnings } : {}),
-    },
-  };
+  const context: Record<string, unknown> = rest;
+  if (message !== undefined) context.reason_admin = { en: message };
+  if (warnings.length > 0) context.warnings = warnings;
+  return { decision: allow, context };
 }
 
 function itemError(error: unknown): AuthzenDecision {

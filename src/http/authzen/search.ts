@@ -176,13 +176,15 @@ export function search({ kind, body, base, searchedType, warnings }: ParsedSearc
   const query = fingerprint(kind, body);
   const page = pageOf(body, registry.revision, query);
   const allows = (request: CheckRequest) => decide(registry, request).allow;
+  // Each candidate's request spelled out, not spread from base: see `Writable` in src/core/writable.ts.
+  const { subject, action, resource, context } = base;
   let found: { results: unknown[]; next: number | undefined };
 
   if (kind === 'subject') {
-    const subjects = searchedType === SUBJECT_TYPE ? cachedSubjects(registry, base.resource.id) : [];
+    const subjects = searchedType === SUBJECT_TYPE ? cachedSubjects(registry, resource.id) : [];
     found = scan(subjects.length, (index) => {
       const { id, group } = subjects[index]!;
-      if (!allows({ ...base, subject: { id } })) return undefined;
+      if (!allows({ subject: { id }, action, resource, context })) return undefined;
       if (group === undefined) return { type: SUBJECT_TYPE, id };
       return { type: SUBJECT_TYPE, id, properties: { via: viaGroup(registry, group, id).map((name) => `group:${name}`) } };
     }, page);
@@ -191,11 +193,11 @@ export function search({ kind, body, base, searchedType, warnings }: ParsedSearc
     found = scan(actors.length, (index) => {
       const id = actors[index]!;
       // isSigner first: the cheap test that rules out most actors before a full decision.
-      return registry.isSigner(id, base.subject.id) && allows({ ...base, resource: { type: RESOURCE_TYPE, id } }) ? { type: RESOURCE_TYPE, id } : undefined;
+      return registry.isSigner(id, subject.id) && allows({ subject, action, resource: { type: RESOURCE_TYPE, id }, context }) ? { type: RESOURCE_TYPE, id } : undefined;
     }, page);
   } else {
-    const actions = [...(registry.actor(base.resource.id)?.actions ?? [])].sort();
-    found = scan(actions.length, (index) => (allows({ ...base, action: actions[index]! }) ? { name: actions[index]! } : undefined), page);
+    const actions = [...(registry.actor(resource.id)?.actions ?? [])].sort();
+    found = scan(actions.length, (index) => (allows({ subject, action: actions[index]!, resource, context }) ? { name: actions[index]! } : undefined), page);
   }
 
   const nextToken = found.next === undefined ? '' : encodeToken({ revision: registry.revision, query, offset: found.next, limit: page.limit });
