@@ -57,6 +57,21 @@ export function grantJson(grant: CertificateGrant): string {
 }
 
 /**
+ * `${Math.round(ms * 1000) / 1000}`, milliseconds to the microsecond, written with toFixed: the
+ * same text, but not through V8's number-to-string cache (see `append`).
+ */
+export function millisText(ms: number): string {
+  const rounded = Math.round(ms * 1000) / 1000;
+  // Below 1e12 a double is close enough to its three decimals for toFixed(3) to write them.
+  if (!(Math.abs(rounded) < 1e12)) return `${rounded}`;
+  const text = rounded.toFixed(3);
+  let end = text.length;
+  while (text.charCodeAt(end - 1) === 0x30 /* 0 */) end--;
+  if (text.charCodeAt(end - 1) === 0x2e /* . */) end--;
+  return text.slice(0, end);
+}
+
+/**
  * The fields of a decision's log line (contract section 8), spelled out: their shape is fixed
  * and this runs on every check. A property test checks the line against the one pino writes.
  */
@@ -72,7 +87,7 @@ function decisionFields({ requestId, request, decision, durationMs, caller, warn
     `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
     `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +
     `"registry_revision":${quoteOrNull(decision.registry_revision)},"policy":${quoteOrNull(decision.policy)},` +
-    `"duration_ms":${Math.round(durationMs * 1000) / 1000}${keys},"caller":${quote(caller)}${grant}${warned}`;
+    `"duration_ms":${millisText(durationMs)}${keys},"caller":${quote(caller)}${grant}${warned}`;
 }
 
 /** When checkpoints are written (contract section 15). */
@@ -171,7 +186,10 @@ export class DecisionLog {
    */
   append(record: DecisionRecord, then: (logged: boolean) => void): void {
     this.seq += 1;
-    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq}${this.logIdMember}`);
+    // toFixed(0): the digits `${seq}` writes, but not through V8's number-to-string cache, which
+    // holds on to the string of every number it converted for a while: with a new number on every
+    // line, that was long enough for each to reach the old generation (docs/performance.md).
+    const content = this.info.open(`${decisionFields(record)},"seq":${this.seq.toFixed(0)}${this.logIdMember}`);
     this.chain = chainOf(this.chain, content + this.info.close);
     this.pending += `${content}${chainMember(this.chain)}${this.info.close}\n`;
     if (this.checkpoints && this.seq - this.sealedSeq >= this.checkpoints.every) this.queueCheckpoint(this.checkpoints.key());

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createHash, createHmac } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { DecisionLog } from '../../../src/http/decision-log.js';
+import { DecisionLog, millisText } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
 import { pollUntil } from '../../helpers/poll.js';
@@ -89,6 +89,22 @@ async function logged(log: DecisionLog, record: DecisionRecord): Promise<boolean
   while (told === undefined) await nextTurn();
   return told;
 }
+
+describe('millisText', () => {
+  const reference = (ms: number) => String(Math.round(ms * 1000) / 1000);
+
+  it('writes a duration as the number Math.round(ms * 1000) / 1000 prints, whatever the double', () => {
+    fc.assert(fc.property(fc.oneof(fc.double(), fc.double({ min: 0, max: 1e6 }), fc.integer({ min: 0, max: 10_000_000 }).map((us) => us / 1000)), (ms) => {
+      expect(millisText(ms)).to.equal(reference(ms));
+    }), { numRuns: 2000 });
+  });
+
+  it('agrees on the edges: zeros, halves, trailing zeros, the switch to plain String, non-finite values', () => {
+    for (const ms of [0, -0, 0.0004, 0.0005, 0.0015, 0.1, 0.12, 0.125, 1, 10, 100.5, 1234.5678, 999999.9995, 1e12 - 0.001, 1e12, 1e15 + 0.3, 1e21, 1e-7, -0.25, NaN, Infinity, -Infinity]) {
+      expect(millisText(ms), String(ms)).to.equal(reference(ms));
+    }
+  });
+});
 
 describe('the decision log', () => {
   it('writes the line pino writes for the same fields, whatever the strings hold', async () => {
