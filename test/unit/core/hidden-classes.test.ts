@@ -16,7 +16,6 @@ import type { Json } from '../../fixtures/registry.js';
  * V8's own `%HaveSameMap` tells; the flag only lets this file's function call it.
  */
 setFlagsFromString('--allow-natives-syntax');
-// eslint-disable-next-line @typescript-eslint/no-implied-eval
 const haveSameClass = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
 setFlagsFromString('--no-allow-natives-syntax');
 
