@@ -36,6 +36,17 @@ export interface CriticalOptions {
   readonly source_address?: readonly string[];
 }
 
+/**
+ * Critical options holding only the options given. Members added one by one, not spread: see
+ * `Writable` in writable.ts (built per actor at compile and per request naming certificate fields).
+ */
+export function criticalOptionsOf(forceCommand: string | undefined, sourceAddress: readonly string[] | undefined): CriticalOptions {
+  const options: Writable<CriticalOptions> = {};
+  if (forceCommand !== undefined) options.force_command = forceCommand;
+  if (sourceAddress !== undefined) options.source_address = sourceAddress;
+  return options;
+}
+
 /** What a certificate may carry for one actor, compiled from its `certificate` section (or the defaults). */
 export interface CertificateProfile {
   readonly types: readonly CertType[];
@@ -135,11 +146,7 @@ function compileProfile(section: CertificateSection): CertificateProfile {
   const defaultExtensions = Object.freeze(section.extensions ? [...(section.extensions.default ?? [])].sort() : ['permit-pty']);
   const options = section.critical_options ?? {};
   const sourceAddress = options.source_address === undefined ? undefined : Object.freeze([...options.source_address].sort());
-  // Members added one by one, not spread: see `Writable` in writable.ts (a profile is compiled per actor).
-  const ownOptions: Writable<CriticalOptions> = {};
-  if (options.force_command !== undefined) ownOptions.force_command = options.force_command;
-  if (sourceAddress !== undefined) ownOptions.source_address = sourceAddress;
-  const criticalOptions: CriticalOptions = Object.freeze(ownOptions);
+  const criticalOptions = Object.freeze(criticalOptionsOf(options.force_command, sourceAddress));
   // Stryker disable next-line ArrayDeclaration: sourceNetworks is read only when the actor has source_address
   const sourceNetworks = Object.freeze((sourceAddress ?? []).map((text) => parseCidr(text) as Cidr));
   const unrequested = Object.freeze({ cert_type: 'user' as const, extensions: defaultExtensions, critical_options: criticalOptions });

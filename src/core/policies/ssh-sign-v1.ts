@@ -1,6 +1,6 @@
 import { cidrContains, parseCidr } from '../cidr.js';
 import type { Cidr } from '../cidr.js';
-import { DEFAULT_CERTIFICATE_PROFILE, defaultExtensionsFor, sameList, sortedUnique } from '../certificate.js';
+import { criticalOptionsOf, DEFAULT_CERTIFICATE_PROFILE, defaultExtensionsFor, sameList, sortedUnique } from '../certificate.js';
 import type { CertificateProfile, CriticalOptions, RequestedCertificate } from '../certificate.js';
 import { formatDuration } from '../duration.js';
 import { fail, pass, skip } from '../policy.js';
@@ -201,14 +201,10 @@ function requestedCertificate({ context }: CheckRequest, profile: CertificatePro
   const asked = context.critical_options;
   const forceCommand = asked?.force_command ?? own.force_command;
   const sourceAddress = asked?.source_address === undefined ? own.source_address : sortedUnique(asked.source_address);
-  // Members added one by one, not spread: see `Writable` in src/core/writable.ts.
-  const options: Writable<CriticalOptions> = {};
-  if (forceCommand !== undefined) options.force_command = forceCommand;
-  if (sourceAddress !== undefined) options.source_address = sourceAddress;
   return {
     cert_type: certType,
     extensions: context.extensions === undefined ? defaultExtensionsFor(profile, certType) : sortedUnique(context.extensions),
-    critical_options: options,
+    critical_options: criticalOptionsOf(forceCommand, sourceAddress),
   };
 }
 
