@@ -34,7 +34,7 @@ const COMMANDS: Record<string, { readonly summary: string; readonly load: () => 
     load: async () => { const m = await import('./diff.js'); return { run: m.diff, usage: m.DIFF_USAGE }; },
   },
   configmap: {
-    summary: 'configmap PATH [--name N] [--namespace NS] [--key K]',
+    summary: 'configmap PATH [--name N] [--namespace NS] [--key K] [--prune-selector | --unpack]',
     load: async () => { const m = await import('./configmap.js'); return { run: m.configmap, usage: m.CONFIGMAP_USAGE }; },
   },
   audit: {

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import { loadRegistry } from '../registry/load.js';
 import { EXIT, InputError, readInput, UsageError } from './io.js';
@@ -8,7 +9,9 @@ export const VALIDATE_USAGE = `flex-auth validate PATH...
   its JSON path. Exit 0 when all are valid, 1 when any is invalid or cannot be read,
   2 on a usage error (no file given, an unknown flag).`;
 
-export async function validate(paths: string[]): Promise<number> {
+export async function validate(args: string[]): Promise<number> {
+  // No flags: parsing still refuses an unknown one (exit 2) rather than reading it as a path. `-` is standard input.
+  const { positionals: paths } = parseArgs({ args, strict: true, allowPositionals: true, options: {} });
   if (paths.length === 0) throw new UsageError('give at least one registry file');
   let allValid = true;
   for (const path of paths) {

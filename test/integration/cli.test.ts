@@ -219,6 +219,13 @@ describe('cli validate', function () {
     expect(result.stdout).to.include(expectedRevision(JSON.parse(readFileSync(TEMPLATE_REGISTRY, 'utf8'))));
   });
 
+  it('exits 2 for an unknown flag, as its usage says, rather than reading it as a file', async function () {
+    const result = await runCli(['validate', '--json', PRODUCTION_REGISTRY]);
+    expect(result.code).to.equal(2);
+    expect(result.stdout).to.equal('');
+    expect(result.stderr).to.include('unknown option --json').and.include('flex-auth validate PATH...');
+  });
+
   it('exits 1 and lists every error with its path for a document with several errors', async function () {
     const document = {
       schema: 'flex-auth.registry/v1',

@@ -154,9 +154,10 @@ describe('the registry sync runbook (file source)', () => {
     server = await startServer(['--registry-file', mounted]);
 
     // The real CLI as `flex-auth`; `kubectl` stands in for the API server plus the kubelet:
-    // `get` prints the mounted document, `apply -f -` writes the manifest's document into the
-    // mounted file with a rename, as a ConfigMap volume update does. The real kubectl and API
-    // server run the publishing step in test/k8s/.
+    // `get` lists the registry ConfigMap holding the mounted document, `apply -f -` writes the
+    // manifest's document into the mounted file with a rename, as a ConfigMap volume update does.
+    // The real kubectl and API server run the publishing step in test/k8s/, and
+    // test/k8s/packed-registry.test.ts reads the packed forms back.
     bin = path.join(dir, 'bin');
     await mkdir(bin);
     await writeFile(path.join(bin, 'flex-auth'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
@@ -164,8 +165,9 @@ describe('the registry sync runbook (file source)', () => {
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parse } from '${path.join(PACKAGE_ROOT, 'node_modules', 'yaml', 'dist', 'index.js')}';
 const args = process.argv.slice(2).join(' ');
-if (args === "-n flex-auth get configmap flex-auth-registry -o jsonpath={.data.registry\\\\.json}") {
-  process.stdout.write(readFileSync(${JSON.stringify(mounted)}, 'utf8'));
+if (args === '-n flex-auth get configmap -o json') {
+  const registry = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'flex-auth-registry', namespace: 'flex-auth' }, data: { 'registry.json': readFileSync(${JSON.stringify(mounted)}, 'utf8') } };
+  process.stdout.write(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [registry] }));
   process.exit(0);
 }
 // The runbook's clean-up of unused parts: a file-mounted registry has none.

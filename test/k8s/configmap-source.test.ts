@@ -120,6 +120,20 @@ describe('the ConfigMap source against a real Kubernetes API server', function (
     expect((await postCheck(server!.url, checkFor('agt-k8s-added'))).body.allow).to.equal(true);
   });
 
+  it('serves byte for byte a document holding characters kubectl\'s YAML reader would break lines at or refuse', async () => {
+    const document = structuredClone(production);
+    document.metadata.source = 'ops-warden\u0085inventory \u2028 \u2029 \u007f \u0080 \ufeff';
+    const text = JSON.stringify(document, null, 2);
+    await applyRegistry(text);
+    await servedRevision(expectedRevision(document));
+    const live = await run(process.execPath, [CLI, 'configmap', '--unpack', '-'], { stdin: await kubectl(['-n', NAMESPACE, 'get', 'configmap', '-o', 'json']) });
+    expect(live.code, live.stderr).to.equal(0);
+    expect(live.stdout).to.equal(text);
+    // The cases below start from the production registry.
+    await applyRegistry(JSON.stringify(production));
+    await servedRevision(expectedRevision(production));
+  });
+
   it('keeps the last good registry on an invalid document and counts the failure', async () => {
     const failures = () => getJson(server!.url, '/metrics').then((r) => metric(r.text, /^flex_auth_registry_reloads_total\{source="configmap",result="failure"\} (\d+)/));
     const before = await failures();

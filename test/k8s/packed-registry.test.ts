@@ -185,6 +185,14 @@ describe('packed registries through the real API server and kubectl', function (
       return pollUntil(() => this.ready(), (r) => r.body?.revision === revision, `revision ${revision} in /readyz`, { timeoutMs: 180_000, intervalMs: 50 });
     }
 
+    /** The live document, as the sync runbook reads it back for `flex-auth diff`. */
+    async liveDocument(): Promise<string> {
+      const listed = await kubectl(['-n', this.namespace, 'get', 'configmap', '-o', 'json']);
+      const result = await run(process.execPath, [CLI, 'configmap', '--unpack', '-'], { stdin: listed, timeoutMs: 120_000 });
+      expect(result.code, result.stderr).to.equal(0);
+      return result.stdout;
+    }
+
     async parts(): Promise<string[]> {
       const list = JSON.parse(await kubectl(['-n', this.namespace, 'get', 'configmaps', '-l', 'app.kubernetes.io/component=registry-part', '-o', 'json'])) as { items: Doc[] };
       return list.items.map((i) => i.metadata.name as string).sort();
@@ -197,12 +205,14 @@ describe('packed registries through the real API server and kubectl', function (
     it('1,000 actors: one gzip object, served at exactly its revision', async () => {
       const objects = await replica().publish('1k');
       expect(objects.map((o) => Object.keys(o.binaryData ?? {}))).to.deep.equal([['registry.json.gz']]);
+      expect(await replica().liveDocument()).to.equal(await readFile(files.get('1k')!.file, 'utf8'));
     });
 
     it('10,000 actors: parts before the main object, served at exactly its revision', async () => {
       const objects = await replica().publish('10k');
       expect(objects.length).to.be.greaterThan(2);
       expect(objects.at(-1)!.metadata.name).to.equal(CONFIGMAP);
+      expect(await replica().liveDocument()).to.equal(await readFile(files.get('10k')!.file, 'utf8'));
     });
 
     it('100,000 actors', async () => {
