@@ -1,14 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidRequestError } from '../core/errors.js';
 import { parseRequestJson } from '../core/check-request.js';
-import { PayloadTooLargeError, UnsupportedEncodingError, UnsupportedMediaTypeError } from './errors.js';
+import { PayloadTooLargeError, RequestTimeoutError, UnsupportedEncodingError, UnsupportedMediaTypeError } from './errors.js';
+import { requestTimedOut } from './limits.js';
 
 /** `application/json`, with or without parameters such as `charset=utf-8`. */
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
 
 /**
  * Reads a JSON body and calls back exactly once: 415 unless uncompressed `application/json`, 413 above the
- * limit (declared or received), 400 if cut short or not JSON. Callback style rather than a
+ * limit (declared or received), 400 if cut short or not JSON, 408 if it ran out of time. Callback style rather than a
  * promise: this is on every check's path, and Node's parser already enforces Content-Length
  * framing, so a few listeners are all it takes.
  */
@@ -47,6 +48,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, done: (error: 
     }
     settle(null, body);
   });
-  // Emitted (given a listener) when the client goes away mid-body.
-  req.on('error', () => settle(new InvalidRequestError('request body was cut short')));
+  // Emitted (given a listener) when the client goes away mid-body, or when the server has
+  // answered 408 because the body did not arrive in time: counted as that 408, not as a 400.
+  req.on('error', () => settle(requestTimedOut(req.socket) ? new RequestTimeoutError() : new InvalidRequestError('request body was cut short')));
 }

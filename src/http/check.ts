@@ -4,11 +4,12 @@ import { parseCheckRequest } from '../core/check-request.js';
 import { decide } from '../core/decide.js';
 import { InvalidRequestError } from '../core/errors.js';
 import type { CheckRequest } from '../core/types.js';
+import type { CompiledRegistry } from '../registry/compiled-registry.js';
 import { ANONYMOUS, callerGate } from './auth.js';
 import { readJsonBody } from './body.js';
 import { DecisionLog, grantJson } from './decision-log.js';
 import type { DecisionRecord } from './decision-log.js';
-import type { AppDeps } from './deps.js';
+import type { AppDeps, RegistryFreshness } from './deps.js';
 import { errorAnswer, errorResponse } from './errors.js';
 import type { HeaderList } from './errors.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -67,10 +68,24 @@ export interface Decided {
 /** The answer to a check whose log line could not be written (a plain 500): no decision leaves unlogged. */
 export const UNLOGGED = errorAnswer(new Error('decision log line not written'));
 
-/** A fail-closed 503 decision, with no id or revision: there is no registry to decide with. */
-function refused(reason: 'registry_unavailable' | 'registry_stale', message: string, request: CheckRequest, requestId: string, caller: string, startedAt: bigint): Decided {
+/** Why a registry past `--max-staleness` answers nothing: the refusal's message, for checks and searches alike. */
+export function staleMessage(guard: RegistryFreshness): string {
+  return `the registry source has not confirmed the registry for ${Math.floor(guard.quietMs / 1000)}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
+}
+
+/** The decisions metric's action label: an action some actor of the registry has, else `other`. */
+function actionLabel(registry: CompiledRegistry | undefined, action: string): string {
+  return registry?.actions.has(action) === true ? action : 'other';
+}
+
+/** A fail-closed 503 decision, with no id or revision: no registry to decide with, or none to trust. */
+function refused(
+  reason: 'registry_unavailable' | 'registry_stale', message: string, registry: CompiledRegistry | undefined,
+  request: CheckRequest, requestId: string, caller: string, startedAt: bigint,
+): Decided {
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-  return { status: 503, action: 'other', seconds, record: { requestId, request, decision: { allow: false, reason, message }, durationMs: seconds * 1000, caller } };
+  const record = { requestId, request, decision: { allow: false, reason, message }, durationMs: seconds * 1000, caller };
+  return { status: 503, action: actionLabel(registry, request.action), seconds, record };
 }
 
 /**
@@ -82,17 +97,13 @@ export function decisionLane({ store, metrics, logger, freshness }: AppDeps) {
   const decisionLog = DecisionLog.for(logger);
   return {
     decide(request: CheckRequest, explain: boolean, requestId: string, caller: string, startedAt: bigint, registry = store.current()): Decided {
-      if (!registry) return refused('registry_unavailable', 'no valid registry is loaded yet', request, requestId, caller, startedAt);
+      if (!registry) return refused('registry_unavailable', 'no valid registry is loaded yet', undefined, request, requestId, caller, startedAt);
       const guard = freshness?.();
-      if (guard?.stale) {
-        // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
-        const message = `the registry source has not confirmed the registry for ${Math.floor(guard.quietMs / 1000)}s (max staleness ${guard.maxStalenessMs / 1000}s)`;
-        return refused('registry_stale', message, request, requestId, caller, startedAt);
-      }
+      // Fail closed: a registry nobody has confirmed for that long may still grant a revoked signer.
+      if (guard?.stale) return refused('registry_stale', staleMessage(guard), registry, request, requestId, caller, startedAt);
       const decision = decide(registry, request, { explain });
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-      const action = registry.actions.has(request.action) ? request.action : 'other';
-      return { status: 200, action, seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
+      return { status: 200, action: actionLabel(registry, request.action), seconds, record: { requestId, request, decision, durationMs: seconds * 1000, caller } };
     },
 
     /** Writes the decision's line, then counts the decision; `then(false)`: the line was not written, answer `UNLOGGED`. */

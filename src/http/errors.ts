@@ -60,6 +60,13 @@ export class RegistryUnavailableError extends HttpError {
   }
 }
 
+/** The registry is past `--max-staleness`: answers that would come from it wait until its source confirms it again. */
+export class RegistryStaleError extends HttpError {
+  constructor(message: string) {
+    super('registry_stale', 503, message, NO_HEADERS, true);
+  }
+}
+
 /** Answers to requests Node could not even parse, or receive in time; the connection is closed after them. */
 export class RequestTimeoutError extends HttpError {
   constructor() {

@@ -34,6 +34,14 @@ export const DEFAULT_LIMITS: ServerLimits = {
 /** Node's response in progress on a connection, if any (what its own client-error handler consults). */
 type ServerSocket = Socket & { readonly _httpMessage?: ServerResponse | null };
 
+/** Connections whose request ran out of time and were answered 408 here. */
+const timedOut = new WeakSet<Socket>();
+
+/** Whether the request on `socket` was answered 408 for running out of time (its body reader then sees it end early). */
+export function requestTimedOut(socket: Socket): boolean {
+  return timedOut.has(socket);
+}
+
 function rawAnswer(error: NodeJS.ErrnoException): string {
   const { status, headers, body } = errorAnswer(
     error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new RequestTimeoutError()
@@ -68,6 +76,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: ServerSo
     socket.destroy();
     return;
   }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') timedOut.add(socket);
   socket.end(rawAnswer(error), () => socket.destroy());
   setTimeout(() => socket.destroy(), closeAfterMs).unref();
 }

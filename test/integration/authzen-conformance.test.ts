@@ -118,6 +118,17 @@ describe('AuthZEN 1.0 conformance (real flex-auth serve)', function () {
       expect(warnings.some((w) => w.startsWith('resource.properties'))).to.equal(true);
     });
 
+    it('warns of another subject type without writing the type itself to the answer or the decision log', async function () {
+      const type = 'db_password=not-a-real-secret';
+      const result = await post(EVALUATION, { ...permit, subject: { type, id: alice.id } }, { 'X-Request-ID': 'other-subject-type' });
+      expect(result.status, result.text).to.equal(200);
+      expect(result.body.context.warnings).to.include('subject.type is not "identity"; subject ids are untyped and the decision uses subject.id only');
+      expect(result.text).not.to.include(type);
+      const line = await server.stdout.waitForMessage('decision', { request_id: 'other-subject-type' }, { timeoutMs: 5000 });
+      expect(line.warnings).to.have.length(1);
+      expect(JSON.stringify(line)).not.to.include(type);
+    });
+
     it('ignores unknown fields in the body (c-2-2-9)', async function () {
       const result = await post(EVALUATION, { ...permit, foo: 'bar', futureField: { nested: true } });
       expect(result.status, result.text).to.equal(200);
@@ -462,6 +473,33 @@ describe('AuthZEN 1.0 conformance (real flex-auth serve)', function () {
           const result = await post(SEARCH_SUBJECT, { ...many, page });
           expect(result.status, `${JSON.stringify(page)}: ${result.text}`).to.equal(400);
         }
+      });
+
+      it('refuses (400) a token it issued whose offset or limit was edited, never indexing with it', async function () {
+        const first = await post(SEARCH_SUBJECT, { ...many, page: { limit: 10 } });
+        const [revision, query, offset, limit] = JSON.parse(Buffer.from(first.body.page.next_token as string, 'base64url').toString('utf8')) as unknown[];
+        expect([offset, limit]).to.deep.equal([10, 10]);
+        for (const [editedOffset, editedLimit] of [[-1, 10], [0.5, 10], [10, 0], [10, -5], [10, 1_000_000]]) {
+          const token = Buffer.from(JSON.stringify([revision, query, editedOffset, editedLimit])).toString('base64url');
+          const result = await post(SEARCH_SUBJECT, { ...many, page: { token } });
+          expect(result.status, `${editedOffset}/${editedLimit}: ${result.text}`).to.equal(400);
+          expect(result.body.error.message).to.include('is not a token this PDP issued');
+        }
+      });
+
+      it('answers a search whose context nests thousands deep (a 200, not a 500), and pages through it', async function () {
+        // Written out by hand: JSON.stringify itself would overflow on such a value.
+        const deep = `${'['.repeat(8000)}"bottom"${']'.repeat(8000)}`;
+        const send = async (page: object) => {
+          const text = JSON.stringify({ ...many, context: { deep: 'DEEP' }, page }).replace('"DEEP"', deep);
+          const response = await fetch(`${server.url}${SEARCH_SUBJECT}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+          return { status: response.status, text: await response.text() };
+        };
+        const first = await send({ limit: 10 });
+        expect(first.status, first.text.slice(0, 300)).to.equal(200);
+        const next = await send({ token: JSON.parse(first.text).page.next_token });
+        expect(next.status, next.text.slice(0, 300)).to.equal(200);
+        expect(JSON.parse(next.text).results.length).to.be.greaterThan(0);
       });
 
       it('refuses (400) a token issued before the registry changed', async function () {

@@ -59,6 +59,23 @@ describe('HTTP hardening (issue 21)', function () {
     await serveAtFullCapacity();
   });
 
+  it('counts a body that ran out of time as the 408 it was answered, not as a 400', async () => {
+    const count = async (route: string, status: number) => {
+      const text = await (await fetch(`${service.url}/metrics`, { headers: { connection: 'close' } })).text();
+      const line = new RegExp(`^flex_auth_http_requests_total\\{route="${route}",method="POST",status="${status}"\\} (\\d+)$`, 'm').exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    for (const route of ['/v1/check', '/access/v1/evaluation']) {
+      const before = { timedOut: await count(route, 408), bad: await count(route, 400) };
+      const stalled = await socket();
+      const answer = received(stalled);
+      stalled.write(`POST ${route} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\n\r\n${BODY[0]}`);
+      expect((await answer).data, route).to.match(/^HTTP\/1\.1 408 /);
+      await pollUntil(() => count(route, 408), (n) => n === before.timedOut + 1, `one more 408 on ${route}`);
+      expect(await count(route, 400), route).to.equal(before.bad);
+    }
+  });
+
   it('frees every connection of clients that send only a request line and Host, after the headers timeout', async () => {
     const held = await Promise.all(Array.from({ length: LIMITS.maxConnections }, () => socket()));
     const answers = held.map((s) => received(s));

@@ -131,7 +131,9 @@ export async function evaluateAll(call: EvaluationCall, body: Entity): Promise<A
   }
   if (!(await recordAll(call.lane, decided))) return { status: UNLOGGED.status, body: UNLOGGED.body };
   const evaluations = answers.map((answer) => ('decided' in answer ? toAuthzen(answer.decided.record.decision, answer.warnings) : answer));
-  return { status: call.registry ? 200 : 503, body: { evaluations } };
+  // Refused items (no registry, or a stale one) refuse the batch as /access/v1/evaluation refuses one: a 503.
+  const refusal = decided.find((one) => one.status !== 200);
+  return { status: refusal?.status ?? (call.registry ? 200 : 503), body: { evaluations } };
 }
 
 /** The item's own entities: a key the item sets replaces the default whole; one it leaves out does not. */

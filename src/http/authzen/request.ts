@@ -77,7 +77,8 @@ function warningsFor(subject: Entity, resource: Entity, context: Entity, propert
   for (const key of ACTION_PROPERTIES) {
     if (key in context) warnings.push(`context.${key} is not read: ${key} belongs in action.properties`);
   }
-  if (subject.type !== SUBJECT_TYPE) warnings.push(`subject.type ${JSON.stringify(subject.type)} is not ${JSON.stringify(SUBJECT_TYPE)}; subject ids are untyped and the decision uses subject.id only`);
+  // Not the type itself: warnings reach the decision log, which holds no request value beyond its fields.
+  if (subject.type !== SUBJECT_TYPE) warnings.push(`subject.type is not ${JSON.stringify(SUBJECT_TYPE)}; subject ids are untyped and the decision uses subject.id only`);
   for (const [name, value] of [['subject', subject], ['resource', resource]] as const) {
     if (isObject(value.properties) && Object.keys(value.properties).length > 0) warnings.push(`${name}.properties is not used by the policy; ignored`);
   }

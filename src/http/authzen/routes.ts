@@ -2,10 +2,10 @@ import type { Context, Middleware } from 'koa';
 import { InvalidRequestError } from '../../core/errors.js';
 import { ANONYMOUS, callerGate } from '../auth.js';
 import { readJsonBody } from '../body.js';
-import { explainFlag } from '../check.js';
+import { explainFlag, staleMessage } from '../check.js';
 import type { DecisionLane } from '../check.js';
 import type { AppDeps } from '../deps.js';
-import { RegistryUnavailableError } from '../errors.js';
+import { RegistryStaleError, RegistryUnavailableError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { evaluate, evaluateAll } from './evaluation.js';
 import type { Answer, EvaluationCall } from './evaluation.js';
@@ -71,6 +71,9 @@ export function authzenRoutes(deps: AppDeps, lane: DecisionLane): Record<string,
       const parsed = parseSearch(kind, (await accepted(ctx)).body);
       const registry = deps.store.current();
       if (!registry) throw new RegistryUnavailableError();
+      const guard = deps.freshness?.();
+      // Fail closed as checks do: a registry nobody has confirmed may still name a revoked signer.
+      if (guard?.stale) throw new RegistryStaleError(staleMessage(guard));
       ctx.body = search(parsed, registry);
     };
   }

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { stringify } from 'safe-stable-stringify';
+import { configure } from 'safe-stable-stringify';
 import { decide } from '../../core/decide.js';
 import { InvalidRequestError } from '../../core/errors.js';
 import type { CheckRequest } from '../../core/types.js';
@@ -48,6 +48,14 @@ function searchBase(kind: SearchKind, body: Entity): { base: CheckRequest; searc
   return { base: request, searchedType, warnings: kind === 'subject' ? warnings.filter((w) => !w.startsWith('subject.type')) : warnings };
 }
 
+/**
+ * Stable JSON for fingerprints, at most this deep. Only entity types and ids, and the action's
+ * known properties, decide a search; they lie near the top. Below that a deeply nested context
+ * (a body may hold thousands of levels) is cut off rather than overflowing the stack.
+ */
+const FINGERPRINT_DEPTH = 32;
+const stableJson = configure({ maximumDepth: FINGERPRINT_DEPTH });
+
 /** What identifies a search across its pages: everything but the page and the searched id. */
 function fingerprint(kind: SearchKind, body: Entity): string {
   const { subject, action, resource, context } = body;
@@ -59,7 +67,7 @@ function fingerprint(kind: SearchKind, body: Entity): string {
     resource: kind === 'resource' ? strip(resource) : resource,
     context: context ?? null,
   };
-  return hash('sha256', stringify(key) ?? 'null', 'hex').slice(0, 16);
+  return hash('sha256', stableJson(key) ?? 'null', 'hex').slice(0, 16);
 }
 
 interface Page {
@@ -81,7 +89,9 @@ function encodeToken(data: TokenData): string {
 function decodeToken(token: string): TokenData {
   try {
     const [revision, query, offset, limit] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
-    if (typeof revision === 'string' && typeof query === 'string' && Number.isSafeInteger(offset) && Number.isSafeInteger(limit)) {
+    // Offset and limit as pageOf would accept them: a token edited by hand is refused, never indexed with.
+    const pageable = Number.isSafeInteger(offset) && (offset as number) >= 0 && Number.isSafeInteger(limit) && (limit as number) >= 1 && (limit as number) <= MAX_PAGE_LIMIT;
+    if (typeof revision === 'string' && typeof query === 'string' && pageable) {
       return { revision, query, offset: offset as number, limit: limit as number };
     }
   } catch {

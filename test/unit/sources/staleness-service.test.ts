@@ -71,7 +71,8 @@ describe('a service past its max staleness', () => {
     expect(decisions[1]).to.include({ allow: false, reason: 'registry_stale' });
     expect(await staleGauge()).to.equal('1');
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
-    expect(metrics).to.match(/^flex_auth_decisions_total\{action="other",allow="false",reason="registry_stale"\} 1$/m);
+    // The action is one the loaded registry has, so its label is the action, as for any other decision.
+    expect(metrics).to.match(/^flex_auth_decisions_total\{action="sign",allow="false",reason="registry_stale"\} 1$/m);
 
     api.setSilent(false);
     await pollUntil(ready, (r) => r.status === 200, 'ready again once the API answers');
@@ -81,6 +82,37 @@ describe('a service past its max staleness', () => {
       'registry is stale: the source has not confirmed it within the bound; denying checks',
       'registry confirmed again; no longer stale',
     ]);
+  });
+
+  it('answers no AuthZEN batch or search from a stale registry either: 503 registry_stale', async () => {
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, body: (await response.json()) as Record<string, any> };
+    };
+    const evaluation = { subject: { type: 'identity', id: 'agt-a' }, action: { name: 'sign' }, resource: { type: 'ssh_actor', id: 'agt-a' } };
+    const batch = { evaluations: [evaluation, evaluation] };
+    const searches: [string, unknown][] = [
+      ['/access/v1/search/subject', { ...evaluation, subject: { type: 'identity' } }],
+      ['/access/v1/search/resource', { ...evaluation, resource: { type: 'ssh_actor' } }],
+      ['/access/v1/search/action', { subject: evaluation.subject, resource: evaluation.resource }],
+    ];
+    const fresh = await post('/access/v1/evaluations', batch);
+    expect(fresh.status).to.equal(200);
+    expect(fresh.body.evaluations.map((e: { decision: boolean }) => e.decision)).to.deep.equal([true, true]);
+    for (const [path, body] of searches) expect((await post(path, body)).status, path).to.equal(200);
+
+    api.setSilent(true);
+    nowMs += BOUND_MS + 1;
+    const stale = await post('/access/v1/evaluations', batch);
+    expect(stale.status).to.equal(503);
+    expect(stale.body.evaluations.map((e: { context: { reason: string } }) => e.context.reason)).to.deep.equal(['registry_stale', 'registry_stale']);
+    for (const [path, body] of searches) {
+      const answer = await post(path, body);
+      expect(answer.status, path).to.equal(503);
+      expect(answer.body.error.code, path).to.equal('registry_stale');
+      expect(answer.body.error.message).to.match(/has not confirmed the registry for 30s/);
+      expect(answer.body).not.to.have.property('results');
+    }
   });
 });
 
