@@ -105,7 +105,9 @@ function configMapsIn(text: string, path: string): readonly (ConfigMapContent & 
   }
   const object = (value ?? {}) as { kind?: unknown; items?: unknown };
   if (object.kind === 'ConfigMap') return [object as ConfigMapContent];
-  if (object.kind === 'List' && Array.isArray(object.items)) return object.items as ConfigMapContent[];
+  if (object.kind === 'List' && Array.isArray(object.items)) {
+    return (object.items as unknown[]).filter((item): item is ConfigMapContent => typeof item === 'object' && item !== null);
+  }
   throw new InputError(`${path} holds neither a ConfigMap nor a List of them (the output of kubectl get configmap -o json)`);
 }
 

@@ -8,10 +8,10 @@ import { requestTimedOut } from './limits.js';
 const JSON_MEDIA_TYPE = /^application\/json[ \t]*(?:;|$)/i;
 
 /**
- * Reads a JSON body and calls back exactly once: 415 unless uncompressed `application/json`, 413 above the
- * limit (declared or received), 400 if cut short or not JSON, 408 if it ran out of time. Callback style rather than a
- * promise: this is on every check's path, and Node's parser already enforces Content-Length
- * framing, so a few listeners are all it takes.
+ * Reads a JSON body and calls back exactly once: 415 unless uncompressed `application/json`, 413
+ * above the limit (declared or received), 400 if cut short or not JSON, 408 if it ran out of
+ * time. Callback style rather than a promise: this is on every check's path, and Node's parser
+ * already enforces Content-Length framing, so a few listeners are all it takes.
  */
 export function readJsonBody(req: IncomingMessage, limit: number, done: (error: Error | null, body?: unknown) => void): void {
   const type = req.headers['content-type'];

@@ -57,10 +57,12 @@ describe('cli configmap --unpack', function () {
     expect(result.stderr).to.include('waits for part flex-auth-registry-part-1').and.include('kubectl -n NS get configmap -o json');
   });
 
-  it('exits 1 when the registry ConfigMap is not among those given', async () => {
-    const result = await runCli(['configmap', '--unpack', '-'], { stdin: JSON.stringify(listOf([])) });
-    expect(result.code).to.equal(1);
-    expect(result.stderr).to.include('no ConfigMap flex-auth-registry');
+  it('exits 1 when the registry ConfigMap is not among those given, whatever else the list holds', async () => {
+    for (const list of [listOf([]), { kind: 'List', items: [null, 1, { metadata: null }] }]) {
+      const result = await runCli(['configmap', '--unpack', '-'], { stdin: JSON.stringify(list) });
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.include('no ConfigMap flex-auth-registry');
+    }
   });
 
   for (const [what, input] of [['not JSON or YAML', '{"kind": ['], ['not ConfigMaps', '{"kind": "Secret", "data": {}}'], ['empty', '']] as const) {
