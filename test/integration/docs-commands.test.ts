@@ -8,8 +8,8 @@
  *   few text tools); a block that needs anything else (kubectl, helm, docker, npm, ...) is not
  *   run; a synopsis (`[--flag]`) is not a command. `<!-- docs-test: skip (REASON) -->` keeps a
  *   runnable-looking block from running (a server, an in-cluster URL).
- * - `http://127.0.0.1:8080` and `--port 8080` become the test server's; `$FLEX_AUTH_URL` is set
- *   to it, and `flex-auth` is the CLI of this checkout.
+ * - `http://127.0.0.1:8080` and `--port 8080` become the test server's; `$FLEX_AUTH_URL` and
+ *   `$FLEX_AUTH_DIAGNOSTIC_URL` are set to it, and `flex-auth` is the CLI of this checkout.
  * - Every `ts` block is type-checked against the package and run; every JSON block that is a
  *   registry document must validate.
  * Failures name the doc and line.
@@ -84,7 +84,8 @@ describe('the commands and requests in the docs', function () {
   function shell(script: string, cwd: string): Promise<{ code: number | null; stdout: string }> {
     return runCommand('bash', ['-euo', 'pipefail', '-c', `exec 2>&1\n${script}`], {
       cwd,
-      env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, FLEX_AUTH_URL: server.url },
+      // One port, as `npm start` serves: the diagnostic URL is the API's.
+      env: { PATH: `${binDir}:${process.env.PATH ?? ''}`, FLEX_AUTH_URL: server.url, FLEX_AUTH_DIAGNOSTIC_URL: server.url },
       timeoutMs: COMMAND_TIMEOUT_MS,
     });
   }

@@ -143,6 +143,7 @@ describe('the registry sync runbook (file source)', () => {
   let server: ServerProcess | undefined;
   let mounted: string;
   let bin: string;
+  let diagnosticUrl: string;
 
   beforeEach(async () => {
     dir = await makeTempDir();
@@ -151,7 +152,9 @@ describe('the registry sync runbook (file source)', () => {
     mounted = path.join(volume, 'registry.json');
     await mkdir(volume);
     await writeFile(mounted, await readFile(PRODUCTION_REGISTRY, 'utf8'));
-    server = await startServer(['--registry-file', mounted]);
+    // Health on a port of its own, as the chart deploys it: the runbook must say where it is.
+    server = await startServer(['--registry-file', mounted, '--diagnostic-port', '0']);
+    diagnosticUrl = `http://127.0.0.1:${server.stdout.messages('listening')[0]!.diagnostic_port as number}`;
 
     // The real CLI as `flex-auth`; `kubectl` stands in for the API server plus the kubelet:
     // `get` lists the registry ConfigMap holding the mounted document, `apply -f -` writes the
@@ -200,7 +203,7 @@ console.log('configmap/' + manifest.metadata.name + ' configured');
   async function runBlock(name: string, env: Record<string, string>, answer = ''): Promise<CommandResult> {
     return runCommand('bash', ['-euo', 'pipefail', '-c', await runbookBlock(name)], {
       cwd: dir, stdin: answer,
-      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, TESTS: EXAMPLE_TESTS, FLEX_AUTH_URL: server!.url, ...env },
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}`, TESTS: EXAMPLE_TESTS, FLEX_AUTH_URL: server!.url, FLEX_AUTH_DIAGNOSTIC_URL: diagnosticUrl, ...env },
     });
   }
 

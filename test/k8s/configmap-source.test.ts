@@ -190,7 +190,7 @@ describe('the ConfigMap source against a real Kubernetes API server', function (
     const result = await run('bash', ['-euo', 'pipefail', '-c', block], {
       cwd: dir, stdin: 'yes\n',
       env: {
-        PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshot, NEW_ACTOR: 'agt-runbook', FLEX_AUTH_URL: server!.url,
+        PATH: `${bin}:${process.env.PATH ?? ''}`, SNAPSHOT: snapshot, NEW_ACTOR: 'agt-runbook', FLEX_AUTH_URL: server!.url, FLEX_AUTH_DIAGNOSTIC_URL: server!.url,
         TESTS: path.join(EXAMPLES, 'ops-warden', 'production_registry.tests.yaml'),
       },
       timeoutMs: 120_000,
