@@ -36,11 +36,19 @@ export interface LogReport {
   readonly decision_lines: number;
   readonly first_seq: number | null;
   readonly last_seq: number | null;
-  /** Every seq from 1 through this one came, in order, and unchanged. */
+  /**
+   * Every seq from 1 through this one came, in order, and unchanged. A checkpoint that seals
+   * another chain says a line before it changed but not which: then only what an earlier
+   * checkpoint sealed counts.
+   */
   readonly intact_through: number;
   readonly problems: readonly Problem[];
   readonly checkpoints: number;
-  /** The last seq a good checkpoint seals (0 when none). */
+  /**
+   * The last seq a good checkpoint seals (0 when none): every line through it came, in order,
+   * each checked against the chain. A checkpoint after any problem extends it no further, since a
+   * line that came late, or right after a gap, could not be checked.
+   */
   readonly covered_through: number;
   /** Decision lines after the last good checkpoint: nothing proves they are all there. */
   readonly not_covered: { readonly from: number; readonly through: number } | null;
@@ -209,7 +217,7 @@ export class AuditVerifier {
       state.maxSeq = Math.max(state.maxSeq, seq);
     } else if (chain !== state.previousChain) {
       state.problems.push({ kind: 'checkpoint_mismatch', seq });
-    } else {
+    } else if (state.problems.length === 0 && state.missing.length === 0) {
       state.coveredThrough = seq;
     }
     state.previousChain = chain;
@@ -223,6 +231,8 @@ export class AuditVerifier {
         ...state.problems,
       ].sort((a, b) => a.seq - b.seq);
       const lastSeq = state.lines > 0 ? state.maxSeq : null;
+      let intactThrough = problems.length === 0 ? state.maxSeq : problems[0]!.seq - 1;
+      if (problems.some((problem) => problem.kind === 'checkpoint_mismatch')) intactThrough = Math.min(intactThrough, state.coveredThrough);
       const notCovered = state.maxSeq > state.coveredThrough ? { from: state.coveredThrough + 1, through: state.maxSeq } : null;
       return {
         log_id: state.logId,
@@ -230,7 +240,7 @@ export class AuditVerifier {
         decision_lines: state.lines,
         first_seq: state.firstSeq,
         last_seq: lastSeq,
-        intact_through: problems.length === 0 ? state.maxSeq : problems[0]!.seq - 1,
+        intact_through: intactThrough,
         problems,
         checkpoints: state.checkpoints,
         covered_through: state.coveredThrough,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { chainOf, splitChained } from '../../../src/http/audit-chain.js';
 import { AuditVerifier, decisionTail } from '../../../src/http/audit-verify.js';
 import { DecisionLog } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
@@ -60,19 +61,35 @@ function chained(lines: readonly string[], msg?: 'decision' | 'checkpoint'): num
   return lines.flatMap((line, index) => (line.includes('"log_id":"') && (msg === undefined || line.endsWith(`"msg":"${msg}"}`)) ? [index] : []));
 }
 
-/** Applies one change that a log must not survive unnoticed; describes it for the failure message. */
-function mutate(original: readonly string[], change: Mutation): { lines: string[]; what: string } {
+/** The log and seq of a chained line as written, and whether it is a checkpoint. */
+function whereIs(line: string): Affected {
+  const { log_id: logId, seq, msg } = JSON.parse(line) as { log_id: string; seq: number; msg: string };
+  return { logId, seq, checkpoint: msg === 'checkpoint' };
+}
+
+interface Affected {
+  readonly logId: string;
+  readonly seq: number;
+  readonly checkpoint: boolean;
+}
+
+/**
+ * Applies one change that a log must not survive unnoticed; describes it for the failure
+ * message and, unless it only repeats a line unchanged, says the first line of which log it
+ * touched.
+ */
+function mutate(original: readonly string[], change: Mutation): { lines: string[]; what: string; affected?: Affected } {
   const lines = [...original];
   const decisions = chained(lines, 'decision');
   switch (change.kind) {
     case 'delete decision': {
       const index = decisions[change.target % decisions.length]!;
-      return { lines: lines.filter((_, i) => i !== index), what: `deleted ${lines[index]}` };
+      return { lines: lines.filter((_, i) => i !== index), what: `deleted ${lines[index]}`, affected: whereIs(lines[index]!) };
     }
     case 'delete last checkpoint': {
       const logId = /"log_id":"([0-9a-f]+)"/.exec(lines[decisions[change.target % decisions.length]!]!)![1]!;
       const index = chained(lines, 'checkpoint').filter((i) => lines[i]!.includes(logId)).at(-1)!;
-      return { lines: lines.filter((_, i) => i !== index), what: `deleted ${lines[index]}` };
+      return { lines: lines.filter((_, i) => i !== index), what: `deleted ${lines[index]}`, affected: whereIs(lines[index]!) };
     }
     case 'duplicate': {
       const line = lines[decisions[change.target % decisions.length]!]!;
@@ -94,7 +111,7 @@ function mutate(original: readonly string[], change: Mutation): { lines: string[
       const wanted = checkpoint ? (/[0-9a-f]/.test(change.char) ? change.char : 'a') : change.char;
       const char = line[position] === wanted ? (wanted === '0' ? '1' : '0') : wanted;
       lines[index] = line.slice(0, position) + char + line.slice(position + 1);
-      return { lines, what: `altered ${line} at ${position} into ${lines[index]}` };
+      return { lines, what: `altered ${line} at ${position} into ${lines[index]}`, affected: whereIs(line) };
     }
     case 'swap': {
       // Two lines of the same log: the order of lines of different processes is the collector's.
@@ -105,7 +122,8 @@ function mutate(original: readonly string[], change: Mutation): { lines: string[
       fc.pre(same.length > 0);
       const second = same[change.other % same.length]!;
       [lines[first], lines[second]] = [lines[second]!, lines[first]!];
-      return { lines, what: `swapped ${original[first]} and ${original[second]}` };
+      const [a, b] = [whereIs(original[first]!), whereIs(original[second]!)];
+      return { lines, what: `swapped ${original[first]} and ${original[second]}`, affected: a.seq <= b.seq ? a : b };
     }
   }
 }
@@ -130,6 +148,51 @@ describe('flex-auth audit verify (src/http/audit-verify.ts)', () => {
       const report = verify(changed);
       expect(report.intact, `${what}\n${JSON.stringify(report, null, 1)}`).to.equal(false);
     }), { numRuns: 2000 });
+  });
+
+  it('never claims a changed line as intact or sealed: both stop before the first line a change touched', () => {
+    fc.assert(fc.property(mergedLogs, mutation, ({ lines }, change) => {
+      const { lines: changed, what, affected } = mutate(lines, change);
+      // A checkpoint deleted or made unreadable leaves every line as it was, sealed or not by the next one.
+      fc.pre(affected !== undefined && !(affected.checkpoint && change.kind !== 'swap'));
+      const log = verify(changed).logs.find((l) => l.log_id === affected!.logId)!;
+      const report = `${what}\n${JSON.stringify(log, null, 1)}`;
+      expect(log.covered_through, report).to.be.below(affected!.seq);
+      expect(log.intact_through, report).to.be.below(affected!.seq);
+    }), { numRuns: 2000 });
+  });
+
+  it('seals nothing with a checkpoint after a forged line that came late or right after a gap', () => {
+    const { lines } = writeDecisionLog(6, { key: KEY, everyDecisions: 100 });
+    const bySeq = (seq: number) => lines[seq - 1]!;
+    const granted = (line: string) => line.replace('"request_id":"r-4"', '"request_id":"r-forged"');
+    // Line 4 edited (its chain kept) and moved above line 3; line 3 deleted and line 4 edited.
+    for (const forged of [[1, 2, 4, 3, 5, 6], [1, 2, 4, 5, 6]]) {
+      const [log] = verify([...forged.map((seq) => (seq === 4 ? granted(bySeq(seq)) : bySeq(seq))), lines.at(-1)!]).logs;
+      expect(log!.intact, JSON.stringify(log)).to.equal(false);
+      expect(log!).to.deep.include({ intact_through: 2, covered_through: 0, not_covered: { from: 1, through: 6 } });
+    }
+  });
+
+  it('shows nothing past the last good checkpoint intact when a later one seals another chain (lines edited and chained again)', () => {
+    const { lines } = writeDecisionLog(8, { key: KEY, everyDecisions: 4 });
+    // Line 6 edited and every chain from it on recomputed: each line checks, the checkpoint at 8 does not.
+    let previous = '';
+    const rechained = lines.map((line) => {
+      const split = splitChained(line);
+      if (!line.endsWith('"msg":"decision"}') || split === undefined) return line;
+      const seq = whereIs(line).seq;
+      if (seq < 6) {
+        previous = split.chain;
+        return line;
+      }
+      const content = seq === 6 ? split.content.replace('"request_id":"r-6"', '"request_id":"r-edited"') : split.content;
+      previous = chainOf(previous, content);
+      return line.replace(split.chain, previous).replace('"request_id":"r-6"', '"request_id":"r-edited"');
+    });
+    const [log] = verify(rechained).logs;
+    expect(log!.problems).to.deep.equal([{ kind: 'checkpoint_mismatch', seq: 8 }]);
+    expect(log!).to.deep.include({ intact_through: 4, covered_through: 4 });
   });
 
   it('fails every checkpoint made with another key', () => {
