@@ -51,7 +51,9 @@ export function diagnosticRoutes(deps: AppDeps): Record<string, Middleware> {
  * and refusals (404, 405, OPTIONS); `otherPosts` are POST paths served outside Koa.
  */
 export function routedApp(deps: AppDeps, routes: Record<string, Middleware>, postRoutes: Record<string, Middleware>, otherPosts: readonly string[] = []): Koa {
-  const router = new Router();
+  // Exact paths, as /v1/check's own lane matches: `/healthz/` or `/HEALTHZ` is a 404, never a
+  // route served but counted as `unmatched`.
+  const router = new Router({ strict: true, sensitive: true });
   for (const [path, handler] of Object.entries(routes)) router.get(path, handler);
   for (const [path, handler] of Object.entries(postRoutes)) router.post(path, handler);
   const allowed = allowedMethods(Object.keys(routes), [...otherPosts, ...Object.keys(postRoutes)]);

@@ -126,6 +126,16 @@ describe('the HTTP app', () => {
       expect(await metricValue(h, 'flex_auth_http_requests_total', { route: '/healthz', method: 'GET', status: '200' })).to.equal(1);
     });
 
+    it('serves routes at their exact path only: a trailing slash or other case is a 404, counted as unmatched', async () => {
+      for (const path of ['/healthz/', '/HEALTHZ', '/v1/registry/']) expect((await fetch(`${h.url}${path}`)).status, path).to.equal(404);
+      const evaluation = { subject: { type: 'identity', id: 'agt-a' }, action: { name: 'sign' }, resource: { type: 'ssh_actor', id: 'agt-a' } };
+      const slashed = await fetch(`${h.url}/access/v1/evaluation/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(evaluation) });
+      expect(slashed.status).to.equal(404);
+      expect(await metricValue(h, 'flex_auth_http_requests_total', { route: 'unmatched', method: 'GET', status: '404' })).to.equal(3);
+      expect(await metricValue(h, 'flex_auth_http_requests_total', { route: 'unmatched', method: 'POST', status: '404' })).to.equal(1);
+      expect(await metricValue(h, 'flex_auth_decisions_total', { action: 'sign', allow: 'true', reason: 'allowed' })).to.equal(undefined);
+    });
+
     it('keeps exactly one registry info series, for the active revision', async () => {
       const before = h.store.status().revision;
       h.store.apply(text(registryDocument([actorEntry('agt-z')])));
