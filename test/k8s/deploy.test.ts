@@ -213,7 +213,29 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(noCallers.stderr).to.match(/auth.tokenReview.audience needs auth.tokenReview.allowedCallers/);
       const noAudience = await values('no-audience.yaml', 'auth:\n  tokenReview:\n    allowedCallers: [system:serviceaccount:ops-warden:ops-warden]\n');
       expect(noAudience.stderr).to.match(/auth.tokenReview.allowedCallers needs auth.tokenReview.audience/);
-      for (const result of [both, notJson, noDrain, shortGrace, samePort, noCallers, noAudience]) expect(result.code).not.to.equal(0);
+      const noPort = await helmRun(['template', 'flex-auth', CHART, '--set', 'diagnosticPort=null']);
+      expect(noPort.stderr).to.match(/missing property 'diagnosticPort'/);
+      for (const result of [both, notJson, noDrain, shortGrace, samePort, noCallers, noAudience, noPort]) expect(result.code).not.to.equal(0);
+    });
+
+    it('renders exactly the max staleness values the service accepts (1s to 24h, or off), refusing the rest before any pod starts', async () => {
+      const { parseDuration } = await import(path.join(PACKAGE_ROOT, 'dist', 'src', 'core', 'duration.js')) as typeof import('../../src/core/duration.js');
+      // serve's own rule for --max-staleness (src/cli/serve.ts).
+      const served = (bound: string) => {
+        const parsed = parseDuration(bound);
+        return bound === 'off' || (parsed.ok && parsed.seconds >= 1 && parsed.seconds <= 86_400);
+      };
+      for (const bound of ['48h', '0s', '24h1s', '1441m', '86401s', '1s', '5m', '1h30m', '24h', '1440m', '86400s', 'off']) {
+        const result = await helmRun(['template', 'flex-auth', CHART, '--set-string', `maxStaleness=${bound}`]);
+        if (!served(bound)) {
+          expect(result.code, bound).not.to.equal(0);
+          expect(result.stderr, bound).to.include(`maxStaleness must be a duration from 1s to 24h, or off (got ${bound})`);
+          continue;
+        }
+        expect(result.code, `${bound}: ${result.stderr}`).to.equal(0);
+        const env = find(parseAllDocuments(result.stdout).map((d) => d.toJS() as Doc), 'Deployment').spec.template.spec.containers[0].env as Doc[];
+        expect(env.find((e) => e.name === 'FLEX_AUTH_MAX_STALENESS')?.value, bound).to.equal(bound);
+      }
     });
   });
 

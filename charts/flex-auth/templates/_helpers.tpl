@@ -57,6 +57,15 @@ helm.sh/chart: {{ include "flex-auth.chart" . }}
 {{- if lt (int .Values.terminationGracePeriodSeconds) (add (int .Values.shutdownDelaySeconds) 15) -}}
 {{- fail (printf "terminationGracePeriodSeconds (%v) must be at least shutdownDelaySeconds + 15 (%v): the delay, 10 s of draining and 5 s to exit" .Values.terminationGracePeriodSeconds (add (int .Values.shutdownDelaySeconds) 15)) -}}
 {{- end -}}
+{{- with .Values.maxStaleness -}}
+{{- if ne . "off" -}}
+{{- /* The schema checks the form; the CLI's range (1s to 24h) is checked here, so a pod never crash-loops on it. */ -}}
+{{- $seconds := add (mul (regexFind "[0-9]+h" . | trimSuffix "h" | default "0" | atoi) 3600) (mul (regexFind "[0-9]+m" . | trimSuffix "m" | default "0" | atoi) 60) (regexFind "[0-9]+s" . | trimSuffix "s" | default "0" | atoi) -}}
+{{- if or (lt $seconds 1) (gt $seconds 86400) -}}
+{{- fail (printf "maxStaleness must be a duration from 1s to 24h, or off (got %s)" .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if eq (int .Values.diagnosticPort) 8080 -}}
 {{- fail "diagnosticPort must not be 8080: that is the checks' port, and the probes and /metrics move off it" -}}
 {{- end -}}
