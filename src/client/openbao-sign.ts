@@ -5,6 +5,7 @@
  * cannot be expressed faithfully is refused rather than sent.
  */
 import { isCertType, isExtension, isForceCommand, isSourceAddress } from '../core/certificate.js';
+import { DECISION_ID_PATTERN } from '../core/decision-id.js';
 import { PRINCIPAL_HINT, PRINCIPAL_PATTERN } from '../core/patterns.js';
 import type { CertType } from '../core/certificate.js';
 import type { CertificateGrant } from '../core/types.js';
@@ -33,7 +34,8 @@ function refuse(message: string): never {
  * Throws a TypeError, and so signs nothing, for a grant that is not a well-formed allowed grant:
  * no principals, a principal outside the contract's rule (one with a comma would split), a ttl
  * that is not a positive whole number of seconds, an unknown cert type or extension, a critical
- * option flex-auth would not grant, an empty key id, or an empty `source_address` (omitting it
+ * option flex-auth would not grant (one this function does not know would be dropped, and with it
+ * a restriction), a key id that is not a decision id, or an empty `source_address` (omitting it
  * would widen the certificate to every address).
  */
 export function openBaoSignRequest(grant: CertificateGrant, publicKey: string): OpenBaoSshSignRequest {
@@ -47,12 +49,14 @@ export function openBaoSignRequest(grant: CertificateGrant, publicKey: string): 
     refuse(`ttl_seconds ${String(grant.ttl_seconds)} is not a positive whole number`);
   }
   if (!isCertType(grant.cert_type)) refuse(`cert_type ${JSON.stringify(grant.cert_type)} is not user or host`);
-  if (grant.key_id === '') refuse('key_id is empty');
+  if (!DECISION_ID_PATTERN.test(grant.key_id)) refuse(`key_id ${JSON.stringify(grant.key_id)} is not a decision id (decision: and 16 hex digits)`);
   for (const extension of grant.extensions) {
     if (!isExtension(extension)) refuse(`extension ${JSON.stringify(extension)} is not one OpenSSH defines`);
   }
 
   const criticalOptions: Record<string, string> = {};
+  const unknown = Object.keys(grant.critical_options).filter((name) => name !== 'force_command' && name !== 'source_address');
+  if (unknown.length > 0) refuse(`critical option ${unknown.map((name) => JSON.stringify(name)).join(', ')} is not one flex-auth grants`);
   const { force_command: forceCommand, source_address: sourceAddress } = grant.critical_options;
   if (forceCommand !== undefined) {
     if (!isForceCommand(forceCommand) || forceCommand.trim() === '') refuse('force_command is empty, too long or holds control characters');

@@ -19,6 +19,9 @@ export function canonicalDecisionInput(policy: string, revision: string, request
     '},"revision":' + jsonString(revision) + '}';
 }
 
+/** What `decisionId` makes: a grant's `key_id` and a decision's id have exactly this form. */
+export const DECISION_ID_PATTERN = /^decision:[0-9a-f]{16}$/;
+
 /**
  * `decision:` + 16 hex chars of SHA-256 over the canonical JSON of policy, registry revision
  * and normalized request. Canonical (sorted keys) so every replica and the offline CLI agree.

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { FlexAuthClient } from '../../../src/client/flex-auth-client.js';
+import { FlexAuthClient, MAX_ANSWER_BYTES } from '../../../src/client/flex-auth-client.js';
 
 const CHECK = { subject: { id: 'agt-a' }, action: 'sign', resource: { id: 'agt-a' } };
 const ALLOW = {
@@ -85,6 +85,72 @@ describe('FlexAuthClient', () => {
       expect((await client.check(CHECK)).allow).to.equal(false);
     });
   }
+
+  const asked = { ...CHECK, context: { ttl: '1h', principals: ['agt-a'], extensions: ['permit-pty'], critical_options: { force_command: '/usr/bin/backup', source_address: ['10.0.0.0/8'] } } };
+  const widerThanAsked: [string, unknown][] = [
+    ['a principal not asked for', { ...ALLOW.grant, principals: ['agt-a', 'root'] }],
+    ['a principal with a comma', { ...ALLOW.grant, principals: ['agt-a,root'] }],
+    ['a longer ttl than asked', { ...ALLOW.grant, ttl_seconds: 31_536_000 }],
+    ['a host certificate when none was asked for', { ...ALLOW.grant, cert_type: 'host', extensions: [] }],
+    ['an extension not asked for', { ...ALLOW.grant, extensions: ['permit-pty', 'permit-port-forwarding'] }],
+    ['no forced command, where one was asked for', { ...ALLOW.grant, critical_options: { source_address: ['10.0.0.0/8'] } }],
+    ['another forced command', { ...ALLOW.grant, critical_options: { force_command: '/bin/sh', source_address: ['10.0.0.0/8'] } }],
+    ['no source_address, where one was asked for', { ...ALLOW.grant, critical_options: { force_command: '/usr/bin/backup' } }],
+    ['a wider source_address', { ...ALLOW.grant, critical_options: { force_command: '/usr/bin/backup', source_address: ['0.0.0.0/0'] } }],
+  ];
+  for (const [label, grant] of widerThanAsked) {
+    it(`denies an allow whose grant is wider than the request: ${label}`, async () => {
+      const { client } = await clientFor(json(200, { ...ALLOW, grant }));
+      const outcome = await client.check(asked);
+      expect(outcome).to.include({ allow: false, reason: 'bad_response', status: 200 });
+    });
+  }
+
+  it('allows the grant that is exactly what the request asked for', async () => {
+    const { client } = await clientFor(json(200, ALLOW));
+    expect(await client.check(asked)).to.include({ allow: true });
+  });
+
+  it('follows no redirect: an answer from elsewhere is a deny', async () => {
+    const elsewhere = await serverAnswering(json(200, ALLOW));
+    try {
+      const { client } = await clientFor((_req, res) => res.writeHead(307, { location: `${elsewhere.url}/v1/check` }).end());
+      expect(await client.check(CHECK)).to.include({ allow: false, status: 307 });
+      expect(elsewhere.bodies).to.deep.equal([]);
+    } finally {
+      await new Promise((resolve) => elsewhere.server.close(resolve));
+    }
+  });
+
+  for (const [label, status] of [['200', 200], ['500', 500]] as const) {
+    it(`denies, never throws, on a ${label} whose body is JSON null`, async () => {
+      const { client } = await clientFor((_req, res) => res.writeHead(status, { 'content-type': 'application/json' }).end('null'));
+      expect(await client.check(CHECK)).to.include({ allow: false, status });
+      expect(await client.evaluate({ subject: { type: 'identity', id: 'agt-a' }, action: { name: 'sign' }, resource: { type: 'ssh_actor', id: 'agt-a' } })).to.include({ decision: false });
+    });
+  }
+
+  it('denies an answer larger than it reads, declared or not, without reading the rest', async () => {
+    const body = JSON.stringify({ ...ALLOW, padding: 'x'.repeat(MAX_ANSWER_BYTES) });
+    let answers = 0;
+    const { client } = await clientFor((_req, res) => {
+      // First without a length (chunked), then with one.
+      const length = answers++ === 0 ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+      res.writeHead(200, { 'content-type': 'application/json', ...length }).end(body);
+    });
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'bad_response' });
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'bad_response' });
+    expect(answers).to.equal(2);
+  });
+
+  it('denies with timeout, not a parse error, when the body trickles in past the deadline', async () => {
+    const { client } = await clientFor((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"allow":');
+      // The rest never comes: the deadline ends the read.
+    }, 200);
+    expect(await client.check(CHECK)).to.include({ allow: false, reason: 'timeout' });
+  });
 
   it('denies on 503 registry_unavailable with that reason', async () => {
     const { client } = await clientFor(json(503, { allow: false, reason: 'registry_unavailable', message: 'no valid registry is loaded yet' }));
