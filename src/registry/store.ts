@@ -116,7 +116,7 @@ export class RegistryStore {
       if (document.length < this.offThreadBytes) return this.loadNow(document, options);
       return loadInWorker(document, (hash) => hash === this.lastText?.hash).then(
         (result) => {
-          if ('repeated' in result) return this.repeated(options.sourceVersion);
+          if ('repeated' in result) return this.repeated(options);
           if ('error' in result) return this.refuse(result.hash, result.error);
           return this.accept(result.hash, result.registry, options);
         },
@@ -142,7 +142,7 @@ export class RegistryStore {
 
   private loadNow(document: string | Uint8Array, options: ApplyOptions): ApplyOutcome {
     const hash = sha256(document);
-    if (hash === this.lastText?.hash) return this.repeated(options.sourceVersion);
+    if (hash === this.lastText?.hash) return this.repeated(options);
     let registry: CompiledRegistry;
     try {
       registry = loadRegistry(typeof document === 'string' ? document : decodeUtf8(document));
@@ -152,10 +152,18 @@ export class RegistryStore {
     return this.accept(hash, registry, options);
   }
 
-  private repeated(sourceVersion: string | undefined): ApplyOutcome {
-    this.noteVersion(sourceVersion);
+  private repeated({ sourceVersion, revision }: ApplyOptions): ApplyOutcome {
     // Stryker disable next-line OptionalChaining: only called when the text matched the remembered one.
-    return this.lastText?.rejected ? 'rejected' : 'unchanged';
+    const rejected = this.lastText?.rejected === true;
+    const active = this.active?.registry.revision;
+    // The bytes of the registry served, announced as another revision: refused, as a first load would be.
+    if (!rejected && revision !== undefined && active !== undefined && revision !== active) {
+      this.lastText = undefined;
+      this.recordFailure(`the document's revision ${active} is not the announced ${revision}`, []);
+      return 'rejected';
+    }
+    this.noteVersion(sourceVersion);
+    return rejected ? 'rejected' : 'unchanged';
   }
 
   /** `hash` is undefined when the text was never hashed (the worker failed): it is then read afresh next time. */
@@ -186,6 +194,15 @@ export class RegistryStore {
     this.active = { registry, loadedAt: this.now(), ...(sourceVersion === undefined ? {} : { sourceVersion }) };
     this.emit({ result: 'success', active: this.active, ...(previous ? { previous } : {}) });
     return 'loaded';
+  }
+
+  /**
+   * The source delivered again the version of the document that is served: a source failure
+   * recorded since (a lost connection, a part it waited for) is over. A content failure of a
+   * newer version is not: that version is not `sourceVersion`.
+   */
+  sourceRecovered(sourceVersion: string): void {
+    if (this.lastFailure !== undefined && this.active?.sourceVersion === sourceVersion) this.lastFailure = undefined;
   }
 
   /**

@@ -36,6 +36,8 @@ export interface ConfigMapSourceOptions {
   readonly watchGraceMs?: number;
   /** How long `start()` waits for the first list before letting the service start unready. */
   readonly firstListTimeoutMs?: number;
+  /** How long a list may take before it is abandoned as an error (a swallowed request must not stall reloads). */
+  readonly listTimeoutMs?: number;
   /**
    * The staleness guard (`--max-staleness`): lists, watch events and bookmarks confirm the
    * registry; when they have been quiet for a third of the bound, a read of the object does.
@@ -65,7 +67,9 @@ export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
 /**
  * A watch that asks the server to end it after `timeoutSeconds`, and abandons it on the
  * client side if it has not ended `graceMs` later: a half-open connection then costs one
- * re-watch instead of stalling reloads forever.
+ * re-watch instead of stalling reloads forever. A watch whose request gets no answer at all in
+ * that time (the client library waits for the response headers) ends as an error, so that the
+ * source reports it and starts again with a list.
  */
 class BoundedWatch extends Watch {
   private readonly timeoutSeconds: number;
@@ -88,8 +92,10 @@ class BoundedWatch extends Watch {
   ): Promise<AbortController> {
     let ended = false;
     let abandoned = false;
+    let unanswered = false;
     let watchdog: NodeJS.Timeout | undefined;
     const finish = (error: unknown) => {
+      if (ended) return;
       ended = true;
       clearTimeout(watchdog);
       // An abandoned watch ended by our choice: re-watch at once rather than as an error.
@@ -98,15 +104,27 @@ class BoundedWatch extends Watch {
     const params = { ...queryParams, timeoutSeconds: this.timeoutSeconds, allowWatchBookmarks: true };
     // The client library's ListWatch drops bookmarks silently; they are heard here.
     const heard = (phase: string, apiObj: unknown, watchObj?: unknown) => {
+      if (unanswered) return;
       if (phase !== 'ERROR') this.onActivity();
       callback(phase, apiObj, watchObj);
     };
-    const controller = await super.watch(path, params, heard, finish);
+    const limitMs = this.timeoutSeconds * 1000 + this.graceMs;
+    const answered = setTimeout(() => {
+      unanswered = true;
+      finish(new Error(`the watch request got no answer within ${limitMs} ms`));
+    }, limitMs);
+    answered.unref();
+    const controller = await super.watch(path, params, heard, finish).finally(() => clearTimeout(answered));
+    if (unanswered) {
+      // Answered at last, after it was given up: nothing it says is heard.
+      controller.abort();
+      return controller;
+    }
     if (!ended) {
       watchdog = setTimeout(() => {
         abandoned = true;
         controller.abort();
-      }, this.timeoutSeconds * 1000 + this.graceMs);
+      }, limitMs);
       watchdog.unref();
     }
     return controller;
@@ -160,7 +178,8 @@ class Backoff {
  * field selector so that a Role limited to that one object by `resourceNames` suffices. The
  * client library's ListWatch relists on 410 Gone and re-watches when the server ends a watch;
  * on any other error it stops, so this source starts a fresh one (list, then watch) after a
- * delay that doubles from 1 s up to 30 s (with jitter) and resets once a list succeeds.
+ * delay that doubles from 1 s up to 30 s (with jitter) and resets once a watch delivers an event
+ * or bookmark (a list that succeeds while watches keep failing does not reset it).
  *
  * A registry too large for one object is split into parts (packed-registry.ts) that the main
  * ConfigMap indexes. Only the main one is watched: it is applied after its parts, so when it
@@ -192,6 +211,8 @@ export class ConfigMapSource implements RegistrySource {
   private confirmTimer: NodeJS.Timeout | undefined;
   private confirming = false;
   private events: RegistryEventRecorder | undefined;
+  /** The ListWatch whose list last succeeded: until the current one has listed, nothing it holds is news. */
+  private listedBy: ListWatch<V1ConfigMap> | undefined;
 
   constructor(location: ConfigMapLocation, store: RegistryStore, options: ConfigMapSourceOptions) {
     this.location = location;
@@ -236,7 +257,10 @@ export class ConfigMapSource implements RegistrySource {
     const fieldSelector = `metadata.name=${name}`;
     const informer: ListWatch<V1ConfigMap> = new ListWatch<V1ConfigMap>(
       `/api/v1/namespaces/${namespace}/configmaps`,
-      new BoundedWatch(this.kubeConfig!, this.options.watchTimeoutSeconds ?? 300, this.options.watchGraceMs ?? 30_000, () => this.freshness?.confirm()),
+      new BoundedWatch(this.kubeConfig!, this.options.watchTimeoutSeconds ?? 300, this.options.watchGraceMs ?? 30_000, () => {
+        this.reconnects.reset();
+        this.freshness?.confirm();
+      }),
       (): Promise<V1ConfigMapList> => this.list(informer, fieldSelector),
       false,
       undefined,
@@ -262,8 +286,10 @@ export class ConfigMapSource implements RegistrySource {
   }
 
   private async list(informer: ListWatch<V1ConfigMap>, fieldSelector: string): Promise<V1ConfigMapList> {
-    const list = await this.api!.listNamespacedConfigMap({ namespace: this.location.namespace, fieldSelector });
-    this.reconnects.reset();
+    const list = await this.api!.listNamespacedConfigMap(
+      { namespace: this.location.namespace, fieldSelector }, timeoutOptions(this.options.listTimeoutMs ?? 30_000),
+    );
+    this.listedBy = informer;
     this.freshness?.confirm();
     if (list.items.length === 0 && !informer.get(this.location.name, this.location.namespace)) {
       this.report(`${this.what} not found`);
@@ -280,7 +306,13 @@ export class ConfigMapSource implements RegistrySource {
 
   private onConfigMap(configMap: V1ConfigMap): void {
     const sourceVersion = configMap.metadata?.resourceVersion;
-    if (sourceVersion !== undefined && sourceVersion === this.packedVersion) return;
+    if (sourceVersion !== undefined && sourceVersion === this.packedVersion) {
+      // The packed object already served, seen again (a relist after an error): whatever was
+      // reported since is over, as re-applying the same v1 text would say.
+      this.reported = undefined;
+      this.store.sourceRecovered(sourceVersion);
+      return;
+    }
     const generation = this.newGeneration();
     const text = configMap.data?.[this.location.key];
     if (text !== undefined && configMap.metadata?.annotations?.[FORMAT_ANNOTATION] === undefined) {
@@ -387,7 +419,9 @@ export class ConfigMapSource implements RegistrySource {
       }
     }
     const informer = this.informer;
-    if (this.stopped || !informer) return;
+    // A ListWatch that has not listed yet (its list failed, and a retry is due) holds nothing to
+    // compare: the retry's backoff is in charge, not this read.
+    if (this.stopped || !informer || this.listedBy !== informer) return;
     const delivered = informer.get(name, namespace)?.metadata?.resourceVersion;
     if (seen === delivered) {
       freshness.confirm();

@@ -62,6 +62,9 @@ export class FakeKubeApi {
   /** Requests on the Events API, answered or refused. */
   eventRequests = 0;
   private eventRefusal: number | undefined;
+  /** How many of the next list / watch requests get no answer at all, ever (a request lost on the way). */
+  private readonly swallow = { list: 0, watch: 0 };
+  private watchRefusal: number | undefined;
   private waiters: { predicate: (r: RecordedRequest) => boolean; resolve: () => void }[] = [];
 
   constructor(namespace = 'flex-auth', name = 'flex-auth-registry') {
@@ -170,6 +173,16 @@ export class FakeKubeApi {
     this.held.clear();
   }
 
+  /** The next `count` list or watch requests are recorded and never answered, whatever the network does later. */
+  swallowNext(kind: 'list' | 'watch', count = 1): void {
+    this.swallow[kind] += count;
+  }
+
+  /** Answers every watch request with this status (403 as a Role without `watch`), lists still working; undefined: watches work again. */
+  refuseWatches(status: number | undefined): void {
+    this.watchRefusal = status;
+  }
+
   /** Answers every Events request with this status from now on (403 as without RBAC, 503 as overloaded). */
   refuseEvents(status: number): void {
     this.eventRefusal = status;
@@ -231,6 +244,15 @@ export class FakeKubeApi {
     const recorded = { watch: url.searchParams.get('watch') === 'true', query: url.searchParams };
     this.requests.push(recorded);
     this.waiters = this.waiters.filter((w) => (w.predicate(recorded) ? (w.resolve(), false) : true));
+    const kind = recorded.watch ? 'watch' : 'list';
+    if (this.swallow[kind] > 0) {
+      this.swallow[kind] -= 1;
+      return;
+    }
+    if (recorded.watch && this.watchRefusal !== undefined) {
+      res.writeHead(this.watchRefusal, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: this.watchRefusal, message: 'injected fault' }));
+      return;
+    }
     if (recorded.watch) this.watch(url.searchParams, res);
     else this.list(res);
   }

@@ -102,6 +102,29 @@ describe('the registry store, reload by reload', () => {
     expect(store.status().last_error?.details).to.deep.equal([]);
   });
 
+  it('refuses the bytes it serves when they are announced as another revision, and keeps serving them', async () => {
+    const { store } = storeWithEvents();
+    const document = documentOf('agt-a');
+    expect(await store.applyAsync(document, { revision: revisionOf(document), sourceVersion: 'v1' })).to.equal('loaded');
+    const other = revisionOf(documentOf('agt-b'));
+    expect(await store.applyAsync(document, { revision: other, sourceVersion: 'v2' })).to.equal('rejected');
+    expect(store.status()).to.include({ revision: revisionOf(document), source_version: 'v1' });
+    expect(store.status().last_error?.message).to.equal(`the document's revision ${revisionOf(document)} is not the announced ${other}`);
+    // Announced rightly again, the same bytes are the registry served, and the error is over.
+    expect(await store.applyAsync(document, { revision: revisionOf(document), sourceVersion: 'v3' })).to.equal('unchanged');
+    expect(store.status()).to.include({ source_version: 'v3', last_error: null });
+  });
+
+  it('ends a source failure when the source delivers the served version again, and only then', () => {
+    const { store } = storeWithEvents();
+    store.apply(documentOf('agt-a'), 'v1');
+    store.fail('cannot list or watch ConfigMap flex-auth/flex-auth-registry: 500');
+    store.sourceRecovered('v0');
+    expect(store.status().last_error?.message).to.match(/cannot list or watch/);
+    store.sourceRecovered('v1');
+    expect(store.status().last_error).to.equal(null);
+  });
+
   it('moves the source version on an unchanged document, keeps it when none is given, and is never made ready by one', () => {
     const { store } = storeWithEvents();
     expect(store.apply(bad, 'v1')).to.equal('rejected');

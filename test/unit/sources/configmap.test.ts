@@ -4,6 +4,7 @@ import { RegistryStore } from '../../../src/registry/store.js';
 import { ConfigMapSource } from '../../../src/sources/configmap.js';
 import { describeSource } from '../../../src/sources/source.js';
 import type { ConfigMapSourceOptions } from '../../../src/sources/configmap.js';
+import { Freshness } from '../../../src/sources/freshness.js';
 import { FakeKubeApi } from '../../helpers/fake-kube-api.js';
 import { nextReload, reloadedUntil } from '../../helpers/wait.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
@@ -165,6 +166,62 @@ describe('the ConfigMap source (against a protocol-level fake API server)', () =
     await start({ firstListTimeoutMs: 20 });
     expect(store.status().ready).to.equal(false);
     await reloadedUntil(store, () => store.status().ready);
+  });
+
+  it('gives up a watch request that is never answered, says so, and catches up with a list', async () => {
+    api.put({ 'registry.json': docA });
+    await start({ watchTimeoutSeconds: 1, watchGraceMs: 200 });
+    // The watch the server ends after 1 s is re-opened, and that request is lost.
+    api.swallowNext('watch');
+    const lost = api.nextRequest((r) => r.watch, 5000);
+    await lost;
+    api.put({ 'registry.json': docB });
+    await reloadedUntil(store, () => agent('agt-b'));
+    const error = logs.find((l) => l.msg === 'kubernetes API error; will reconnect')?.error;
+    expect(error).to.match(/the watch request got no answer within 1200 ms/);
+  });
+
+  it('gives up a list request that is never answered and lists again', async () => {
+    api.put({ 'registry.json': docA });
+    await start({ listTimeoutMs: 300 });
+    api.swallowNext('list');
+    const lost = api.nextRequest((r) => !r.watch);
+    api.cutWatchesMidEvent();
+    api.putQuietly({ 'registry.json': docB });
+    await lost;
+    await reloadedUntil(store, () => agent('agt-b'));
+    expect(api.count((r) => !r.watch)).to.be.at.least(3);
+  });
+
+  it('keeps doubling the reconnect delay while lists succeed but every watch is refused', async () => {
+    api.put({ 'registry.json': docA });
+    api.refuseWatches(403);
+    await start({ random: () => 0 });
+    await reloadedUntil(store, () => agent('agt-a'));
+    while (retryDelays().length < 5) await api.nextRequest((r) => r.watch, 5000);
+    expect(retryDelays().slice(0, 5)).to.deep.equal([20, 40, 80, 80, 80]);
+    // Back to normal, an event on the watch starts the backoff over.
+    api.refuseWatches(undefined);
+    await api.nextRequest((r) => r.watch, 5000);
+    api.put({ 'registry.json': docB });
+    await reloadedUntil(store, () => agent('agt-b'));
+    api.refuseWatches(403);
+    api.cutWatchesMidEvent();
+    const before = retryDelays().length;
+    while (retryDelays().length === before) await api.nextRequest(() => true, 5000);
+    expect(retryDelays()[before]).to.equal(20);
+  });
+
+  it('leaves a failing list to its backoff: the staleness guard\'s read does not list again in between', async () => {
+    api.put({ 'registry.json': docA });
+    // Lists throttled (429), reads by name answered: the read shows a version no list delivered.
+    api.failNextLists(4, 429);
+    await start({ firstListTimeoutMs: 1, backoff: { initialMs: 150, maxMs: 300 }, freshness: new Freshness(150), confirmEveryMs: 10 });
+    await reloadedUntil(store, () => agent('agt-a'));
+    expect(retryDelays()).to.have.length(4);
+    // Lists only: the guard's reads by name are requests too.
+    expect(api.count((r) => !r.watch && r.name === undefined)).to.equal(5);
+    expect(logs.filter((l) => l.msg === 'the watch is behind the ConfigMap; listing again')).to.deep.equal([]);
   });
 
   it('abandons a silent, half-open watch and opens a new one', async () => {
