@@ -373,9 +373,11 @@ export class ConfigMapSource implements RegistrySource {
   /** Records what this replica did with a version of the ConfigMap as an Event (fire and forget). */
   private tell(configMap: V1ConfigMap, outcome: ApplyOutcome): void {
     if (!this.events || this.stopped) return;
-    if (outcome === 'loaded') {
+    if (outcome === 'loaded' || outcome === 'unchanged') {
       const revision = this.store.snapshot()?.registry.revision;
-      if (revision !== undefined) this.events.loaded(configMap, revision);
+      if (revision === undefined) return;
+      if (outcome === 'loaded') this.events.loaded(configMap, revision);
+      else this.events.stillServing(configMap, revision);
     } else if (outcome === 'rejected') {
       const failure = this.store.status().last_error;
       const errors = failure ? describeFailure({ ...failure, at: new Date(failure.at) }) : 'rejected';

@@ -93,6 +93,18 @@ export class RegistryEventRecorder {
     this.report({ configMap, reason: LOADED_REASON, type: 'Normal', subject: `loaded/${revision}`, revision, message });
   }
 
+  /**
+   * The ConfigMap holds the revision already served (it came back after a rejection, or was
+   * deleted and created again): said again unless the latest Event already says it of this object,
+   * so `flex-auth status` shows no stale rejection and `kubectl describe` (which finds Events by
+   * uid) shows the live object's.
+   */
+  stillServing(configMap: V1ConfigMap, revision: string): void {
+    const latest = this.latest;
+    if (latest?.reason === LOADED_REASON && latest.revision === revision && latest.configMap.metadata?.uid === configMap.metadata?.uid) return;
+    this.loaded(configMap, revision);
+  }
+
   /** `revision` is what the publisher announced, when it did; the resourceVersion names the document otherwise. */
   rejected(configMap: V1ConfigMap, revision: string | undefined, errors: string): void {
     const what = revision ?? `resourceVersion ${configMap.metadata?.resourceVersion ?? 'unknown'}`;
@@ -160,7 +172,8 @@ export class RegistryEventRecorder {
       const count = (this.counts.get(name) ?? 1) + 1;
       if (this.counts.size >= 1000) this.counts.clear();
       this.counts.set(name, count);
-      const patch = { metadata: { annotations: { [EVENT_TIME_ANNOTATION]: now.toISOString() } }, message, lastTimestamp: now, count };
+      // The object it is about, too: a ConfigMap deleted and created again has another uid.
+      const patch = { metadata: { annotations: { [EVENT_TIME_ANNOTATION]: now.toISOString() } }, involvedObject: event.involvedObject, message, lastTimestamp: now, count };
       await this.api.patchNamespacedEvent({ name, namespace: this.namespace, body: patch }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     }
   }

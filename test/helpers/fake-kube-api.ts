@@ -14,7 +14,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 interface ConfigMap {
   apiVersion: 'v1';
   kind: 'ConfigMap';
-  metadata: { name: string; namespace: string; resourceVersion: string };
+  metadata: { name: string; namespace: string; resourceVersion: string; uid: string };
   data: Record<string, string>;
 }
 
@@ -38,7 +38,7 @@ export interface StoredEvent {
   message: string;
   count: number;
   reportingInstance: string;
-  involvedObject: { kind: string; name: string };
+  involvedObject: { kind: string; name: string; uid?: string };
   [field: string]: unknown;
 }
 
@@ -98,13 +98,14 @@ export class FakeKubeApi {
     return config;
   }
 
-  /** Creates or updates the ConfigMap and tells open watches. */
+  /** Creates or updates the ConfigMap and tells open watches. A created one gets a new uid, as after a delete. */
   put(data: Record<string, string>): string {
     this.rv += 1;
     const type = this.current ? 'MODIFIED' : 'ADDED';
+    const uid = this.current?.metadata.uid ?? `uid-${this.rv}`;
     this.current = {
       apiVersion: 'v1', kind: 'ConfigMap', data,
-      metadata: { name: this.name, namespace: this.namespace, resourceVersion: String(this.rv) },
+      metadata: { name: this.name, namespace: this.namespace, resourceVersion: String(this.rv), uid },
     };
     this.publish({ rv: this.rv, type, object: this.current });
     return String(this.rv);

@@ -73,6 +73,28 @@ describe('Events about each revision, from the ConfigMap source (against the fak
     expect(state!.serving!.revision).to.equal(revisionA);
   });
 
+  it('says again that it serves a revision when the ConfigMap comes back to it: after a rejection, and created anew', async () => {
+    api.put({ 'registry.json': docA });
+    await start('replica-a');
+    const [first] = await eventsUntil((l) => l.length === 1, 'the Loaded Event');
+    const uid = first!.involvedObject.uid;
+    // A bad document, then A again: unchanged for the store, but the latest word must not stay "rejected".
+    api.put({ 'registry.json': '{"schema":"flex-auth.registry/v1","actors":[{"name":"Bad Name"}]}' });
+    await eventsUntil((l) => l.some((e) => e.reason === 'RegistryRejected'), 'the Rejected Event');
+    api.put({ 'registry.json': docA });
+    await eventsUntil((l) => l.some((e) => e.reason === 'RegistryLoaded' && e.count === 2), 'the Loaded Event said again');
+    expect(replicaStates(events() as unknown as CoreV1Event[])[0]).not.to.have.property('rejected');
+    // Deleted and created again with the same document: the Event follows the new object.
+    api.delete();
+    api.put({ 'registry.json': docA });
+    const after = await eventsUntil((l) => l.some((e) => e.reason === 'RegistryLoaded' && e.involvedObject.uid !== uid), 'the Loaded Event on the new object');
+    expect(after.find((e) => e.reason === 'RegistryLoaded')).to.deep.include({ count: 3 });
+    // Relists of the same object add nothing.
+    api.expireWatches();
+    await api.nextRequest((r) => r.watch);
+    expect(events().find((e) => e.reason === 'RegistryLoaded')!.count).to.equal(3);
+  });
+
   it('records its latest Event again at each refresh, so a quiet replica still counts as reporting', async () => {
     api.put({ 'registry.json': docA });
     await start('replica-a', store, 40);
