@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isCertType, isExtensionList, isPlainCriticalOptions } from '../core/certificate.js';
+import { isCertType, isExtensionList, isPlainCriticalOptions, sameList, sortedUnique } from '../core/certificate.js';
 import type { CertType, CriticalOptions } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
 import { PRINCIPAL_PATTERN } from '../core/patterns.js';
@@ -145,9 +145,8 @@ function widerThanAsked(grant: CertificateGrant, context: CheckInput['context'])
   const granted = grant.critical_options;
   if (options.force_command !== undefined && granted.force_command !== options.force_command) return 'without the force_command asked for';
   if (options.source_address !== undefined) {
-    const sources = granted.source_address ?? [];
-    const same = sources.length === new Set(options.source_address).size && sources.every((cidr) => options.source_address!.includes(cidr));
-    if (!same) return 'without the source_address asked for';
+    // flex-auth grants the asked list sorted and de-duplicated, as the decision id sees it.
+    if (!sameList(sortedUnique(granted.source_address ?? []), sortedUnique(options.source_address))) return 'without the source_address asked for';
   }
   return undefined;
 }
@@ -252,27 +251,27 @@ export class FlexAuthClient {
   async check(input: CheckInput, options: CallOptions = {}): Promise<CheckOutcome> {
     const answer = await this.post('/v1/check', input, options);
     if (!('body' in answer)) return { allow: false, ...answer };
-    const response = { status: answer.status };
+    const { status } = answer;
     const decision = (isRecord(answer.body) ? answer.body : {}) as Partial<Decision> & { error?: { code?: string; message?: string } };
-    if (response.status === 200 && decision.allow === true && decision.reason === 'allowed' &&
+    if (status === 200 && decision.allow === true && decision.reason === 'allowed' &&
         typeof decision.decision_id === 'string' && isGrant(decision.grant, decision.decision_id)) {
       const wider = widerThanAsked(decision.grant, input.context);
       if (wider !== undefined) return { allow: false, reason: 'bad_response', status: 200, message: `HTTP 200 allow with a grant wider than asked: ${wider}` };
       return { allow: true, reason: 'allowed', decisionId: decision.decision_id, grant: decision.grant, decision: decision as Decision };
     }
-    if (response.status === 200 && decision.allow === false && typeof decision.reason === 'string') {
+    if (status === 200 && decision.allow === false && typeof decision.reason === 'string') {
       return {
         allow: false, reason: decision.reason, status: 200, message: decision.message ?? decision.reason,
         ...(typeof decision.decision_id === 'string' ? { decisionId: decision.decision_id } : {}),
         decision: decision as Decision,
       };
     }
-    if (response.status === 200) {
+    if (status === 200) {
       return { allow: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a well-formed decision' };
     }
     const reason = typeof decision.reason === 'string' ? decision.reason : 'http_error';
-    const message = (isRecord(decision.error) ? decision.error.message : undefined) ?? decision.message ?? `HTTP ${response.status}`;
-    return { allow: false, reason, status: response.status, message: `HTTP ${response.status}: ${message}` };
+    const message = (isRecord(decision.error) ? decision.error.message : undefined) ?? decision.message ?? `HTTP ${status}`;
+    return { allow: false, reason, status, message: `HTTP ${status}: ${message}` };
   }
 
   /**
@@ -283,18 +282,18 @@ export class FlexAuthClient {
   async evaluate(input: AuthzenEvaluation, options: CallOptions = {}): Promise<EvaluationOutcome> {
     const answer = await this.post('/access/v1/evaluation', input, options);
     if (!('body' in answer)) return { decision: false, ...answer };
-    const response = { status: answer.status };
+    const { status } = answer;
     const body = (isRecord(answer.body) ? answer.body : {}) as { decision?: unknown; context?: unknown; error?: { message?: string } };
     const context: Record<string, any> = isRecord(body.context) ? body.context : {};
-    if (response.status === 200 && typeof body.decision === 'boolean') {
+    if (status === 200 && typeof body.decision === 'boolean') {
       const reason = typeof context.reason === 'string' ? context.reason : body.decision ? 'allowed' : 'denied';
       if (body.decision) return { decision: true, reason, status: 200, context };
       return { decision: false, reason, status: 200, message: context.reason_admin?.en ?? reason, context };
     }
-    if (response.status === 200) return { decision: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a boolean decision' };
+    if (status === 200) return { decision: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a boolean decision' };
     const reason = typeof context.reason === 'string' ? context.reason : 'http_error';
     const message = (isRecord(body.error) ? body.error.message : undefined) ?? context.reason_admin?.en ?? reason;
-    return { decision: false, reason, status: response.status, message: `HTTP ${response.status}: ${message}` };
+    return { decision: false, reason, status, message: `HTTP ${status}: ${message}` };
   }
 
   /** The revision and source flex-auth reports on /v1/registry. */

@@ -157,11 +157,7 @@ export class RegistryStore {
     const rejected = this.lastText?.rejected === true;
     const active = this.active?.registry.revision;
     // The bytes of the registry served, announced as another revision: refused, as a first load would be.
-    if (!rejected && revision !== undefined && active !== undefined && revision !== active) {
-      this.lastText = undefined;
-      this.recordFailure(`the document's revision ${active} is not the announced ${revision}`, []);
-      return 'rejected';
-    }
+    if (!rejected && revision !== undefined && active !== undefined && revision !== active) return this.refuseAnnounced(active, revision);
     this.noteVersion(sourceVersion);
     return rejected ? 'rejected' : 'unchanged';
   }
@@ -176,13 +172,16 @@ export class RegistryStore {
     return 'rejected';
   }
 
+  /** A document whose revision is not the one its publisher announced. */
+  private refuseAnnounced(actual: string, announced: string): ApplyOutcome {
+    // Not remembered as rejected: the same text with the right announcement is fine.
+    this.lastText = undefined;
+    this.recordFailure(`the document's revision ${actual} is not the announced ${announced}`, []);
+    return 'rejected';
+  }
+
   private accept(hash: string, registry: CompiledRegistry, { sourceVersion, revision }: ApplyOptions): ApplyOutcome {
-    if (revision !== undefined && registry.revision !== revision) {
-      // Not remembered as rejected: the same text with the right announcement is fine.
-      this.lastText = undefined;
-      this.recordFailure(`the document's revision ${registry.revision} is not the announced ${revision}`, []);
-      return 'rejected';
-    }
+    if (revision !== undefined && registry.revision !== revision) return this.refuseAnnounced(registry.revision, revision);
     // Stryker disable next-line ObjectLiteral: a good text not remembered is loaded again and found unchanged by its revision.
     this.lastText = { hash, rejected: false };
     this.lastFailure = undefined;
