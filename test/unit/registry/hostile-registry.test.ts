@@ -36,10 +36,12 @@ const mutatedRegistry: fc.Arbitrary<string> = fc.array(
     for (const key of edit.path.slice(0, -1)) parent = parent?.[key];
     const last = edit.path.at(-1)!;
     if (!parent || typeof parent !== 'object') continue;
+    // A copy: constantFrom hands out the same [] and {} every time, and one set inside another would be a cycle.
+    const value = structuredClone(edit.value);
     if (edit.kind === 'delete') Array.isArray(parent) ? parent.splice(Number(last), 1) : delete parent[last];
-    else if (edit.kind === 'set') parent[last] = edit.value;
+    else if (edit.kind === 'set') parent[last] = value;
     else if (parent[last] && typeof parent[last] === 'object' && !Array.isArray(parent[last])) {
-      Object.defineProperty(parent[last], edit.key, { value: edit.value, enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(parent[last], edit.key, { value, enumerable: true, configurable: true, writable: true });
     }
   }
   return JSON.stringify(document);
