@@ -4,7 +4,7 @@ import { loadAccess } from '../registry/access.js';
 import type { RegistryAccess } from '../registry/access.js';
 import { diffAccess } from '../registry/diff.js';
 import type { AccessChange, RegistryDiff } from '../registry/diff.js';
-import { EXIT, printJson, readInput, UsageError } from './io.js';
+import { EXIT, InputError, printJson, readInput, UsageError } from './io.js';
 
 export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
 
@@ -15,7 +15,7 @@ export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
   certificate types, extensions (allowed and default), forced command and source addresses
   widened or narrowed.
   Exit 0 when nothing widens access, 3 when something does (a human must say yes),
-  1 when a document is invalid, 2 on a usage error.`;
+  1 when a document is invalid or cannot be read, 2 on a usage error.`;
 
 /** Exit code when the change grants more access than before. */
 const EXIT_WIDENING = 3;
@@ -43,11 +43,15 @@ function text(diff: RegistryDiff): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** A document's access, or undefined after saying why it has none: unreadable and invalid alike exit 1, as in `validate`. */
 async function load(path: string): Promise<RegistryAccess | undefined> {
-  const source = await readInput(path);
   try {
-    return loadAccess(source);
+    return loadAccess(await readInput(path));
   } catch (error) {
+    if (error instanceof InputError) {
+      process.stderr.write(`${path}: invalid\n  ${error.message}\n`);
+      return undefined;
+    }
     if (!(error instanceof RegistryValidationError)) throw error;
     process.stderr.write(`${path}: invalid (${error.message})\n${error.details.map((d) => `  ${formatDetail(d)}\n`).join('')}`);
     return undefined;

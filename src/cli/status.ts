@@ -108,7 +108,14 @@ export async function status(args: string[]): Promise<number> {
     if (!parsed.ok || parsed.seconds > 3600) throw new UsageError(`--wait must be a duration up to 1h, such as 90s or 5m (got ${values.wait})`);
     waitMs = parsed.seconds * 1000;
   }
-  const api = loadKubeConfig().makeApiClient(CoreV1Api);
+  let api: CoreV1Api;
+  try {
+    api = loadKubeConfig().makeApiClient(CoreV1Api);
+  } catch (error) {
+    // No cluster to ask is a rollout not shown to be done: 1, as the contract says, not a usage error.
+    process.stderr.write(`flex-auth status: ${(error as Error).message}\n`);
+    return EXIT.negative;
+  }
   const deadline = Date.now() + waitMs;
   for (;;) {
     let rollout: Rollout;

@@ -71,6 +71,25 @@ describe('cli messages', function () {
       expect(result.stdout).to.include(`cannot read ${REQUESTS_DIR}: is a directory, not a file`);
       expect(result.stdout + result.stderr).not.to.match(/EISDIR/);
     });
+
+    it('diff: exit 1, as for an invalid document (contract section 10 names no other)', async () => {
+      const result = await runCli(['diff', PRODUCTION_REGISTRY, 'no/such/registry.json']);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.include('no/such/registry.json: invalid\n  cannot read no/such/registry.json: no such file');
+      expect(result.stdout).to.equal('');
+    });
+  });
+
+  it('status without cluster credentials: exit 1 (contract section 13), saying what to set', async () => {
+    const home = await makeTempDir('flex-auth-no-kube-');
+    try {
+      const result = await runCli(['status'], { env: { KUBECONFIG: '', HOME: home } });
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.equal('flex-auth status: no Kubernetes credentials: set KUBECONFIG, or run in a pod with a service account token\n');
+      expect(result.stdout).to.equal('');
+    } finally {
+      await removeDir(home);
+    }
   });
 
   it('--version prints the package version', async () => {
