@@ -12,11 +12,20 @@
  * - about 2 % of agents and 3 % of automations disabled; a mix of TTL profiles and of explicit
  *   and defaulted `actions` / `min`.
  *
+ * Every actor's and human's number is written at one width at every size (`agt-...-0003` in a
+ * 10-actor registry as in a 100,000-actor one), so that a check's request and log line are as
+ * long at every size and the scale comparison measures the registry's size alone.
+ *
  * Deterministic for a given (actors, seed). `variant` makes a different but equally shaped
  * document that keeps every actor in `keep` unchanged (the reload benchmark swaps to it).
  */
 
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
+
+/** Base-36 digits of actor numbers (up to 1,679,616 actors) and of human numbers (46,656). */
+const ACTOR_DIGITS = 4;
+const HUMAN_DIGITS = 3;
+const numbered = (n, digits) => n.toString(36).padStart(digits, '0');
 
 /** mulberry32: small, fast, deterministic. */
 export function rng(seed) {
@@ -82,7 +91,7 @@ export function generateRegistry(actors, { seed = 1, variant = 0, keep = new Set
   const squadName = (t, s) => `${teamName(t)}-squad-${s}`;
 
   const humanIds = [];
-  for (let h = 0; h < humans; h += 1) humanIds.push(`iam:${pick(random, FIRST)}.${h.toString(36)}`);
+  for (let h = 0; h < humans; h += 1) humanIds.push(`iam:${pick(random, FIRST)}.${numbered(h, HUMAN_DIGITS)}`);
   // Squads get the humans round-robin; every squad has at least one member.
   const squads = [];
   for (let t = 0; t < teams; t += 1) for (let s = 0; s < squadsPerTeam; s += 1) squads.push([t, s]);
@@ -107,7 +116,7 @@ export function generateRegistry(actors, { seed = 1, variant = 0, keep = new Set
   const actionsOf = () => (random() < 0.35 ? { actions: ['sign'] } : {});
 
   for (let i = 0; i < agents; i += 1) {
-    const base = `agt-${word2(random)}-${i.toString(36)}`;
+    const base = `agt-${word2(random)}-${numbered(i, ACTOR_DIGITS)}`;
     const name = named(base);
     const ttl = pick(random, AGENT_TTLS);
     // Agent 1 is always disabled, so even the smallest registry has one to deny.
@@ -118,7 +127,7 @@ export function generateRegistry(actors, { seed = 1, variant = 0, keep = new Set
     });
   }
   for (let i = 0; i < automations; i += 1) {
-    const base = `atm-${word2(random)}-${i.toString(36)}`;
+    const base = `atm-${word2(random)}-${numbered(i, ACTOR_DIGITS)}`;
     const name = named(base);
     const role = pick(random, ROLES);
     const disabled = random() < 0.03;
@@ -131,7 +140,7 @@ export function generateRegistry(actors, { seed = 1, variant = 0, keep = new Set
     relationships.push({ object: `actor:${name}`, relation: 'signer', subject: `group:${grant}#member` });
   }
   for (let i = 0; i < admins; i += 1) {
-    const base = `adm-${word2(random)}-${i.toString(36)}`;
+    const base = `adm-${word2(random)}-${numbered(i, ACTOR_DIGITS)}`;
     const name = named(base);
     const group = random() < 0.25 ? deptName(Math.floor(random() * depts)) : teamName(Math.floor(random() * teams));
     list.push({
