@@ -14,8 +14,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 interface ConfigMap {
   apiVersion: 'v1';
   kind: 'ConfigMap';
-  metadata: { name: string; namespace: string; resourceVersion: string; uid: string };
+  metadata: { name: string; namespace: string; resourceVersion: string; uid: string; annotations?: Record<string, string> };
   data: Record<string, string>;
+  binaryData?: Record<string, string>;
 }
 
 interface WatchEvent {
@@ -98,14 +99,17 @@ export class FakeKubeApi {
     return config;
   }
 
-  /** Creates or updates the ConfigMap and tells open watches. A created one gets a new uid, as after a delete. */
-  put(data: Record<string, string>): string {
+  /**
+   * Creates or updates the ConfigMap and tells open watches. A created one gets a new uid, as
+   * after a delete. `packed` carries a packed form's annotations and binaryData.
+   */
+  put(data: Record<string, string>, packed: { annotations?: Record<string, string>; binaryData?: Record<string, string> } = {}): string {
     this.rv += 1;
     const type = this.current ? 'MODIFIED' : 'ADDED';
     const uid = this.current?.metadata.uid ?? `uid-${this.rv}`;
     this.current = {
-      apiVersion: 'v1', kind: 'ConfigMap', data,
-      metadata: { name: this.name, namespace: this.namespace, resourceVersion: String(this.rv), uid },
+      apiVersion: 'v1', kind: 'ConfigMap', data, ...(packed.binaryData ? { binaryData: packed.binaryData } : {}),
+      metadata: { name: this.name, namespace: this.namespace, resourceVersion: String(this.rv), uid, ...(packed.annotations ? { annotations: packed.annotations } : {}) },
     };
     this.publish({ rv: this.rv, type, object: this.current });
     return String(this.rv);

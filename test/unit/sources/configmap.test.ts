@@ -1,11 +1,14 @@
 import { expect } from 'chai';
 import { createLogger } from '../../../src/logger.js';
 import { RegistryStore } from '../../../src/registry/store.js';
+import { loadRegistry } from '../../../src/registry/load.js';
 import { ConfigMapSource } from '../../../src/sources/configmap.js';
+import { packRegistry } from '../../../src/sources/packed-registry.js';
 import { describeSource } from '../../../src/sources/source.js';
 import type { ConfigMapSourceOptions } from '../../../src/sources/configmap.js';
 import { Freshness } from '../../../src/sources/freshness.js';
 import { FakeKubeApi } from '../../helpers/fake-kube-api.js';
+import { pollUntil } from '../../helpers/poll.js';
 import { nextReload, reloadedUntil } from '../../helpers/wait.js';
 import { actorEntry, registryDocument, text } from '../../fixtures/registry.js';
 
@@ -222,6 +225,26 @@ describe('the ConfigMap source (against a protocol-level fake API server)', () =
     // Lists only: the guard's reads by name are requests too.
     expect(api.count((r) => !r.watch && r.name === undefined)).to.equal(5);
     expect(logs.filter((l) => l.msg === 'the watch is behind the ConfigMap; listing again')).to.deep.equal([]);
+  });
+
+  it('ends the failure a broken relist reported when it sees the packed registry it serves again', async () => {
+    // One gzip object (the v1 text would end the failure by being applied again, as the same bytes).
+    const many = text(registryDocument(Array.from({ length: 60 }, (_, i) => actorEntry(`agt-a${i}`))));
+    const packed = packRegistry(many, loadRegistry(many).revision, location, { annotationBytes: 4000, maxParts: 4 });
+    expect(packed.form).to.equal('gzip');
+    const [main] = packed.objects;
+    api.put({}, { annotations: { ...main!.metadata.annotations }, binaryData: { ...main!.binaryData } });
+    await start();
+    await reloadedUntil(store, () => agent('agt-a0'));
+    const failed = nextReload(store);
+    api.failNextLists(1, 500);
+    api.expireWatches();
+    expect((await failed).result).to.equal('failure');
+    expect(store.status().last_error?.message).to.match(/^cannot list or watch/);
+    // The next list delivers the same object, which is all that says the failure is over.
+    await pollUntil(async () => store.status().last_error, (error) => error === null, 'the reported failure to end');
+    expect(logs.filter((l) => l.msg === 'kubernetes API error; will reconnect')).to.have.length(1);
+    expect(store.status()).to.include({ ready: true, revision: loadRegistry(many).revision });
   });
 
   it('abandons a silent, half-open watch and opens a new one', async () => {
