@@ -1,5 +1,5 @@
-import { AuthenticationV1Api } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, Observable, ResponseContext, SelfDecodingBody } from '@kubernetes/client-node';
+import type { KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
 import { tokenDigest } from './http/auth.js';
 import type { CallerAuthenticator, Verdict } from './http/auth.js';
 import type { Logger } from './logger.js';
@@ -24,22 +24,51 @@ export const DEFAULT_CACHE_ENTRIES = 10_000;
 
 /**
  * TokenReview (authentication.k8s.io/v1) through the Kubernetes API, with a deadline on each
- * call. The token goes only into the request body; an answer that is not a TokenReview with a
- * status object fails the review, as a timeout or an error status does.
+ * call (reading the answer's body included). The token goes only into the request body. The
+ * answer is judged from its raw bytes, not from the client library's model: the library's
+ * deserializer rebuilds any `status` into an object and a string into a list of letters, so a
+ * nonsense answer would look like "not authenticated" (401) instead of "cannot verify" (503).
+ * An answer that is not a TokenReview fails the review, as a timeout or an error status does.
  */
 export function kubeTokenReview(audience: string, timeoutMs: number, kubeConfig: KubeConfig = loadKubeConfig()): Review {
   const api = kubeConfig.makeApiClient(AuthenticationV1Api);
   return async (token) => {
-    let answer: unknown;
+    const raw = rawAnswer();
+    const options = timeoutOptions(timeoutMs);
     try {
-      answer = await api.createTokenReview(
+      await api.createTokenReview(
         { body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } } },
-        timeoutOptions(timeoutMs),
+        { ...options, middleware: [...(options.middleware ?? []), raw.middleware] },
       );
     } catch (error) {
-      throw new ReviewFailure(describeFailure(error, token));
+      // A 2xx answer the library could not read (not JSON, say) is judged below from its bytes.
+      if (!raw.succeeded()) throw new ReviewFailure(describeFailure(error, token));
     }
-    return readAnswer(answer);
+    return readAnswer(raw.bytes());
+  };
+}
+
+/**
+ * A middleware that keeps the answer's status code and bytes, and hands the library a body over
+ * the same bytes (a body can be read only once), so the library still parses it as before.
+ */
+function rawAnswer(): { middleware: ObservableMiddleware; succeeded: () => boolean; bytes: () => Buffer } {
+  let kept: { status: number; bytes: Buffer } | undefined;
+  const middleware: ObservableMiddleware = {
+    pre: (request) => new Observable(Promise.resolve(request)),
+    post: (response) => new Observable((async () => {
+      const bytes = await response.body.binary();
+      kept = { status: response.httpStatusCode, bytes };
+      return new ResponseContext(response.httpStatusCode, response.headers, new SelfDecodingBody(Promise.resolve(bytes)));
+    })()),
+  };
+  return {
+    middleware,
+    succeeded: () => kept !== undefined && kept.status >= 200 && kept.status <= 299,
+    bytes: () => {
+      if (kept === undefined) throw new ReviewFailure('the API server gave no answer');
+      return kept.bytes;
+    },
   };
 }
 
@@ -54,16 +83,31 @@ function describeFailure(error: unknown, token: string): string {
   return `the API server could not be asked: ${String(message ?? error).split(token).join('[token]')}`;
 }
 
-function readAnswer(answer: unknown): ReviewAnswer {
-  const status = (answer as { status?: unknown } | null)?.status;
-  if (typeof status !== 'object' || status === null) throw new ReviewFailure('the answer has no status');
-  const { authenticated, user, audiences } = status as { authenticated?: unknown; user?: { username?: unknown }; audiences?: unknown };
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads a TokenReview from the answer's bytes; every failure's message is fixed text, never a piece of the answer. */
+function readAnswer(bytes: Buffer): ReviewAnswer {
+  let answer: unknown;
+  try {
+    answer = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    // Not the SyntaxError's message: it quotes the body's first characters, which may be the token.
+    throw new ReviewFailure('the answer is not JSON');
+  }
+  if (!isPlainObject(answer) || answer.kind !== 'TokenReview' || answer.apiVersion !== 'authentication.k8s.io/v1') {
+    throw new ReviewFailure('the answer is not a TokenReview (authentication.k8s.io/v1)');
+  }
+  const { status } = answer;
+  if (!isPlainObject(status)) throw new ReviewFailure('status is not an object');
+  const { authenticated, user, audiences } = status;
   if (authenticated !== undefined && typeof authenticated !== 'boolean') throw new ReviewFailure('status.authenticated is not a boolean');
   if (audiences !== undefined && !(Array.isArray(audiences) && audiences.every((a) => typeof a === 'string'))) {
     throw new ReviewFailure('status.audiences is not a list of strings');
   }
   if (authenticated !== true) return { authenticated: false, audiences: [] };
-  const username = user?.username;
+  const username = isPlainObject(user) ? user.username : undefined;
   if (typeof username !== 'string' || username === '') throw new ReviewFailure('an authenticated status has no user.username');
   return { authenticated: true, username, audiences: (audiences as string[] | undefined) ?? [] };
 }

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
  * A protocol-level fake of the Kubernetes TokenReview API (POST
  * /apis/authentication.k8s.io/v1/tokenreviews), for the faults a real API server will not
  * produce on demand: no answer, a 500, an answer that is not a TokenReview, a status that does
- * not name the audience back. Tokens are JWT-shaped (with an `exp` claim) and minted at test
- * time; the fake knows who each one is and for which audiences. The real API server is tested
- * in test/k8s/caller-identity.test.ts.
+ * not name the audience back, a body that never ends, any answer a test writes. Tokens are
+ * JWT-shaped (with an `exp` claim) and minted at test time; the fake knows who each one is and
+ * for which audiences. The real API server is tested in test/k8s/caller-identity.test.ts.
  */
 
 export type ReviewFault =
@@ -23,7 +23,11 @@ export type ReviewFault =
   /** 201 with a TokenReview that authenticates nobody: `authenticated: true` and no username. */
   | 'bad-status'
   /** Authenticates every known token but names another audience in the status. */
-  | 'wrong-audience';
+  | 'wrong-audience'
+  /** 201 with the start of a TokenReview, then nothing more (the body never ends). */
+  | 'slow-body'
+  /** Exactly this answer: a status code and a body made from the reviewed token. */
+  | { readonly status: number; readonly body: (token: string) => string };
 
 interface Identity {
   readonly username: string;
@@ -82,7 +86,7 @@ export class FakeTokenReviewApi {
 
   setFault(fault: ReviewFault): void {
     this.fault = fault;
-    if (fault === 'slow') return;
+    if (fault === 'slow' || fault === 'slow-body') return;
     for (const response of this.held) response.destroy();
     this.held.clear();
   }
@@ -119,7 +123,15 @@ export class FakeTokenReviewApi {
         return;
       case 'bad-status':
         return json(201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', spec: body.spec, status: { authenticated: true, user: {} } });
+      case 'slow-body':
+        res.writeHead(201, { 'content-type': 'application/json' }).write('{"kind":"TokenReview",');
+        this.held.add(res);
+        return;
       default:
+    }
+    if (typeof this.fault === 'object') {
+      res.writeHead(this.fault.status, { 'content-type': 'application/json' }).end(this.fault.body(token));
+      return;
     }
     const identity = this.identities.get(token);
     const granted = identity?.audiences.filter((audience) => audiences.includes(audience)) ?? [];

@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { EVALUATION, postAuthzen } from '../helpers/authzen.js';
 import { checkFor } from '../helpers/documents.js';
 import { FakeTokenReviewApi } from '../helpers/fake-token-review-api.js';
+import type { ReviewFault } from '../helpers/fake-token-review-api.js';
 import { makeTempDir, removeDir } from '../helpers/files.js';
 import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
 import type { ServerProcess } from '../helpers/flex-auth.js';
@@ -110,18 +111,38 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect(response.status).to.equal(401);
   });
 
-  for (const fault of ['slow', 'error-500', 'not-json', 'bad-status'] as const) {
-    it(`answers 503 auth_unavailable for an uncached token when the API server is ${fault}, and keeps serving cached ones`, async () => {
+  const tokenReview = (status: unknown) => JSON.stringify({ kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', status });
+  const NOT_A_TOKENREVIEW = 'the answer is not a TokenReview (authentication.k8s.io/v1)';
+  const faults: [string, ReviewFault, string][] = [
+    ['slow', 'slow', 'no answer within the deadline'],
+    ['slow to finish its body', 'slow-body', 'no answer within the deadline'],
+    ['answering 500', 'error-500', 'the API server answered 500'],
+    ['answering a body that is not JSON', 'not-json', 'the answer is not JSON'],
+    ['authenticating without a username', 'bad-status', 'an authenticated status has no user.username'],
+    // Each of these the client library's deserializer would have rebuilt into an empty status object: a 401, not a 503.
+    ['answering a Status with 200', { status: 200, body: () => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success', code: 200 }) }, NOT_A_TOKENREVIEW],
+    ['answering a TokenReview of another version', { status: 201, body: () => JSON.stringify({ kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1beta1', status: {} }) }, NOT_A_TOKENREVIEW],
+    ['answering status "garbage"', { status: 201, body: () => tokenReview('garbage') }, 'status is not an object'],
+    ['answering status 42', { status: 201, body: () => tokenReview(42) }, 'status is not an object'],
+    ['answering status []', { status: 201, body: () => tokenReview([]) }, 'status is not an object'],
+    ['answering status true', { status: 201, body: () => tokenReview(true) }, 'status is not an object'],
+    ['answering audiences as a string', { status: 201, body: () => tokenReview({ authenticated: true, user: { username: OPS_WARDEN }, audiences: 'flex-auth' }) }, 'status.audiences is not a list of strings'],
+    ['answering authenticated as a string', { status: 201, body: () => tokenReview({ authenticated: 'true', user: { username: OPS_WARDEN }, audiences: ['flex-auth'] }) }, 'status.authenticated is not a boolean'],
+  ];
+  for (const [name, fault, reason] of faults) {
+    it(`answers 503 auth_unavailable for an uncached token when the API server is ${name}, and keeps serving cached ones`, async () => {
       const cached = api.mint(OPS_WARDEN);
       expect((await postCheck(server!.url, check, bearer(cached))).status).to.equal(200);
       api.setFault(fault);
       const fresh = api.mint(OPS_WARDEN);
+      const since = server!.stdout.lines.length;
       const response = await postCheck(server!.url, check, bearer(fresh));
       expect(response.status, response.text).to.equal(503);
       expect(response.body).to.deep.equal({
         error: { code: 'auth_unavailable', message: 'the bearer token cannot be verified now (the Kubernetes API server did not answer); try again', details: [] },
       });
       expect(api.reviewsOf(fresh)).to.equal(1);
+      await server!.stdout.waitForMessage('TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)', { reason }, { since });
       const again = await postCheck(server!.url, check, bearer(cached));
       expect(again.status).to.equal(200);
       expect(api.reviewsOf(cached)).to.equal(1);
@@ -131,6 +152,20 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
       expect(api.reviewsOf(fresh)).to.equal(2);
     });
   }
+
+  it('refuses 503 an answer that is not JSON and starts with the token, and logs no part of the token', async () => {
+    api.setFault({ status: 201, body: (token) => `${token} was not expected here` });
+    const token = api.mint(OPS_WARDEN);
+    const since = server!.stdout.lines.length;
+    const response = await postCheck(server!.url, check, bearer(token));
+    expect(response.status, response.text).to.equal(503);
+    await server!.stdout.waitForMessage('TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)', { reason: 'the answer is not JSON' }, { since });
+    api.setFault('none');
+    expect((await postCheck(server!.url, check, bearer(token))).status).to.equal(200);
+    const output = [...server!.stdout.lines, ...server!.stderr.lines].map((line) => line.raw).join('\n');
+    // Node's JSON.parse error quotes the first characters of what it could not parse: none of them may show.
+    for (let at = 0; at + 8 <= token.length; at += 1) expect(output, `token characters ${at}-${at + 8}`).not.to.include(token.slice(at, at + 8));
+  });
 
   it('admits a static token beside TokenReview, without asking the API server, and names it by its fingerprint', async () => {
     const before = api.reviewed.length;
