@@ -12,10 +12,11 @@ export interface TokenFile {
  * Reads and follows the callers' token file. It sits beside `main.ts`, the one layer that may
  * use both http (`BearerTokens`) and sources (`FileWatcher`). The service does not start
  * without a valid, non-empty file, and then says so in one error; later, an invalid or
- * unreadable file keeps the tokens in force, and a file emptied on purpose locks every caller
- * out (fail closed).
+ * unreadable file keeps the tokens in force, and a file emptied on purpose refuses every static
+ * token (fail closed): every caller, unless `withTokenReview` (callers proven by TokenReview are
+ * still admitted, and the warning says so).
  */
-export async function followTokenFile(file: string, logger: Logger): Promise<TokenFile> {
+export async function followTokenFile(file: string, logger: Logger, { withTokenReview = false } = {}): Promise<TokenFile> {
   let tokens: BearerTokens | undefined;
   let started = false;
   let startupError: string | undefined;
@@ -25,7 +26,11 @@ export async function followTokenFile(file: string, logger: Logger): Promise<Tok
   };
   const loaded = (count: number) => {
     logger.info({ file, tokens: count }, 'auth tokens loaded');
-    if (count === 0) logger.warn({ file }, 'auth token file has no tokens: every check will be refused');
+    if (count === 0) {
+      logger.warn({ file }, withTokenReview
+        ? 'auth token file has no tokens: static tokens are refused; callers proven by TokenReview are still admitted'
+        : 'auth token file has no tokens: every check will be refused');
+    }
   };
   const watcher = new FileWatcher(file, {
     onText: (text) => {

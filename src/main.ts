@@ -178,7 +178,9 @@ export async function startService(config: ServiceConfig, options: ServiceOption
   // Before anything starts: a key file that is missing or empty is a mistake to refuse, not to serve with.
   const auditKey = config.auditKeyFile === undefined ? undefined : followAuditKey(config.auditKeyFile, logger);
   const decisionLog = DecisionLog.for(logger);
-  const tokens = config.authTokenFile === undefined ? undefined : await followTokenFile(config.authTokenFile, logger);
+  const tokens = config.authTokenFile === undefined
+    ? undefined
+    : await followTokenFile(config.authTokenFile, logger, { withTokenReview: config.tokenReview !== undefined });
   const authenticator = await tokenReviewAuthenticator(config.tokenReview, logger, options).catch(async (error: unknown) => {
     await tokens?.stop();
     throw error;

@@ -231,6 +231,17 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect(server!.stdout.messages('TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)').length).to.be.greaterThan(0);
   });
 
+  it('with the token file emptied, refuses static tokens, still admits TokenReview callers, and logs just that', async () => {
+    const since = server!.stdout.mark();
+    await writeFile(`${tokenFile}.new`, '# revoked\n');
+    await rename(`${tokenFile}.new`, tokenFile);
+    const warning = await server!.stdout.waitForMessage('auth token file has no tokens: static tokens are refused; callers proven by TokenReview are still admitted', {}, { since });
+    expect(warning.level).to.equal('warn');
+    expect(server!.stdout.messages('auth token file has no tokens: every check will be refused')).to.deep.equal([]);
+    expect((await postCheck(server!.url, check, bearer(staticToken))).status).to.equal(401);
+    expect((await postCheck(server!.url, check, bearer(api.mint(OPS_WARDEN)))).status).to.equal(200);
+  });
+
   it('closes both ports on SIGTERM', async () => {
     const exit = await server!.stop('SIGTERM');
     expect(exit.code).to.equal(0);
