@@ -133,8 +133,13 @@ export interface TokenReviewOptions {
   readonly allowedCallers: readonly string[];
   readonly review: Review;
   readonly logger: Logger;
-  /** Milliseconds since the epoch: Date.now unless a test moves time by hand. */
+  /** Wall-clock milliseconds since the epoch, for a token's `exp` only: Date.now unless a test moves time by hand. */
   readonly clock?: () => number;
+  /**
+   * Monotonic milliseconds, for how long a verdict has been kept: performance.now unless a test
+   * moves time by hand. Not the wall clock, which a step back would stretch the 60 s bound with.
+   */
+  readonly monotonic?: () => number;
   /** The longest a verdict is kept (at most 60 s); a token's expiry shortens it. */
   readonly cacheTtlMs?: number;
   readonly maxEntries?: number;
@@ -142,14 +147,17 @@ export interface TokenReviewOptions {
 
 interface Entry {
   readonly verdict: Verdict;
-  readonly until: number;
+  /** Monotonic time the verdict is kept until. */
+  readonly keptUntil: number;
+  /** The token's `exp` (wall clock), when it has one. */
+  readonly expiresAt: number | undefined;
 }
 
 /**
  * Callers proven by Kubernetes TokenReview: the token must be authenticated for the audience
  * (which the answer must name back, or the API server did not check it) and its username on
  * the allow-list. Verdicts are kept, by the token's SHA-256 (never the token), until the
- * token expires and at most `cacheTtlMs`, for at most `maxEntries` tokens (the oldest goes
+ * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock), for at most `maxEntries` tokens (the oldest goes
  * first). Kept: allowed and forbidden, the answers about valid tokens. Not kept: an invalid
  * token, since anyone can send many and they would push the real callers out of the cache
  * (and an invalid token does not turn valid); and, above all, a review that failed: an
@@ -160,6 +168,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly options: TokenReviewOptions;
   private readonly allowed: ReadonlySet<string>;
   private readonly clock: () => number;
+  private readonly monotonic: () => number;
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly cache = new Map<string, Entry>();
@@ -171,6 +180,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.options = options;
     this.allowed = new Set(options.allowedCallers);
     this.clock = options.clock ?? Date.now;
+    this.monotonic = options.monotonic ?? (() => performance.now());
     this.ttlMs = Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS);
     this.maxEntries = options.maxEntries ?? DEFAULT_CACHE_ENTRIES;
   }
@@ -184,7 +194,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   verify(token: string, key: string = tokenDigest(token)): Verdict | Promise<Verdict> {
     const entry = this.cache.get(key);
     if (entry !== undefined) {
-      if (this.clock() < entry.until) return entry.verdict;
+      if (this.monotonic() < entry.keptUntil && (entry.expiresAt === undefined || this.clock() < entry.expiresAt)) return entry.verdict;
       this.cache.delete(key);
     }
     let pending = this.inFlight.get(key);
@@ -219,10 +229,8 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   }
 
   private keep(key: string, verdict: Verdict, expiresAt: number | undefined): void {
-    const now = this.clock();
-    const until = Math.min(now + this.ttlMs, expiresAt ?? Infinity);
-    if (until <= now) return;
+    if (expiresAt !== undefined && expiresAt <= this.clock()) return;
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { verdict, until });
+    this.cache.set(key, { verdict, keptUntil: this.monotonic() + this.ttlMs, expiresAt });
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Unit tests of src/kube-token-review.ts's authenticator with an in-process review and a clock
- * the test moves: what is admitted, what is kept and for how long (60 s, shortened by the
- * token's `exp`), the size bound, shared in-flight reviews, and that no token reaches a log
+ * Unit tests of src/kube-token-review.ts's authenticator with an in-process review and clocks
+ * the test moves (wall and monotonic): what is admitted, what is kept and for how long (60 s of
+ * monotonic time, shortened by the token's `exp` on the wall clock), the size bound, shared in-flight reviews, and that no token reaches a log
  * line or a verdict. The Kubernetes call itself is tested against the protocol fake
  * (test/integration/caller-identity.test.ts) and a real API server (test/k8s/).
  */
@@ -16,6 +16,8 @@ const AUDIENCE = 'flex-auth';
 const OPS_WARDEN = 'system:serviceaccount:ops-warden:ops-warden';
 const OTHER = 'system:serviceaccount:other:other';
 const START = 1_800_000_000_000;
+/** Where the monotonic clock starts: unrelated to the wall clock, as performance.now is. */
+const ELAPSED_START = 5_000;
 
 /** A JWT-shaped token (header.payload.signature) with this `exp` (seconds), made for this run. */
 function jwt(exp?: number): string {
@@ -30,7 +32,10 @@ interface Harness {
   /** Who each token is (tokens not here are invalid). */
   readonly users: Map<string, ReviewAnswer>;
   readonly logLines: string[];
+  /** Wall-clock time (milliseconds since the epoch): what a token's `exp` is measured against. */
   now: number;
+  /** Monotonic time (milliseconds): what a verdict's stay in the cache is measured in. */
+  elapsed: number;
   /** When set, the review throws this instead of answering. */
   failure: Error | undefined;
   /** When set, reviews wait for this before answering. */
@@ -40,7 +45,7 @@ interface Harness {
 function harness(options: { maxEntries?: number; cacheTtlMs?: number } = {}): Harness {
   const logLines: string[] = [];
   const h: Harness = {
-    reviewed: [], users: new Map(), logLines, now: START, failure: undefined, gate: undefined,
+    reviewed: [], users: new Map(), logLines, now: START, elapsed: ELAPSED_START, failure: undefined, gate: undefined,
     authenticator: undefined as unknown as TokenReviewAuthenticator,
   };
   (h as { authenticator: TokenReviewAuthenticator }).authenticator = new TokenReviewAuthenticator({
@@ -48,6 +53,7 @@ function harness(options: { maxEntries?: number; cacheTtlMs?: number } = {}): Ha
     allowedCallers: [OPS_WARDEN],
     logger: createLogger({ destination: { write: (text: string) => logLines.push(text) } }),
     clock: () => h.now,
+    monotonic: () => h.elapsed,
     ...options,
     review: async (token) => {
       h.reviewed.push(token);
@@ -68,6 +74,13 @@ function known(h: Harness, username: string, exp?: number, audiences: readonly s
 
 const verify = async (h: Harness, token: string): Promise<Verdict> => h.authenticator.verify(token);
 
+/** Moves both clocks to `ms` after the start, as when nobody touches the wall clock. */
+function at(h: Harness, ms: number): void {
+  h.now = START + ms;
+  h.elapsed = ELAPSED_START + ms;
+  h.elapsed = ELAPSED_START + ms;
+}
+
 describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
   it('admits an allowed caller by its reviewed username, refuses another valid one, and an invalid token', async () => {
     const h = harness();
@@ -87,23 +100,45 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
     const h = harness();
     const token = known(h, OPS_WARDEN);
     await verify(h, token);
-    h.now = START + 59_999;
+    at(h, 59_999);
     expect(h.authenticator.verify(token), 'answered at once, from the cache').to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
     expect(h.reviewed).to.have.length(1);
-    h.now = START + 60_000;
+    at(h, 60_000);
     expect(h.authenticator.verify(token)).to.be.instanceOf(Promise);
     await verify(h, token);
     expect(h.reviewed).to.have.length(2);
+  });
+
+  it('keeps a verdict 60 s of monotonic time even when the wall clock steps back an hour', async () => {
+    const h = harness();
+    const token = known(h, OPS_WARDEN, START / 1000 + 7200);
+    await verify(h, token);
+    h.now = START - 3_600_000;
+    h.elapsed = ELAPSED_START + 59_999;
+    expect(h.authenticator.verify(token), 'still kept').to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    h.elapsed = ELAPSED_START + 60_000;
+    expect(h.authenticator.verify(token), 'reviewed again').to.be.instanceOf(Promise);
+    await verify(h, token);
+    expect(h.reviewed).to.have.length(2);
+  });
+
+  it('measures a token\'s expiry on the wall clock: a step forward past its exp ends the stay', async () => {
+    const h = harness();
+    const token = known(h, OPS_WARDEN, START / 1000 + 30);
+    await verify(h, token);
+    h.now = START + 30_000;
+    h.elapsed = ELAPSED_START + 1;
+    expect(h.authenticator.verify(token)).to.be.instanceOf(Promise);
   });
 
   it('keeps a verdict no longer than the token expires, and not at all past its expiry', async () => {
     const h = harness();
     const soon = known(h, OPS_WARDEN, START / 1000 + 10);
     await verify(h, soon);
-    h.now = START + 9_999;
+    at(h, 9_999);
     await verify(h, soon);
     expect(h.reviewed).to.have.length(1);
-    h.now = START + 10_000;
+    at(h, 10_000);
     await verify(h, soon);
     expect(h.reviewed).to.have.length(2);
     // The authority still says yes (its clock is behind): admitted, but not kept.
@@ -116,10 +151,10 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
       const h = harness({ cacheTtlMs });
       const token = known(h, OPS_WARDEN);
       await verify(h, token);
-      h.now = START + keptMs - 1;
+      at(h, keptMs - 1);
       await verify(h, token);
       expect(h.reviewed).to.have.length(1);
-      h.now = START + keptMs;
+      at(h, keptMs);
       await verify(h, token);
       expect(h.reviewed).to.have.length(2);
     });
