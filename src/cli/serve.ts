@@ -30,7 +30,9 @@ export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
   verified with the Kubernetes TokenReview API for that audience (KUBECONFIG, or the pod's service
   account); 401 for an invalid token, 403 for a caller not on the list, 503 auth_unavailable when
   the API server cannot be asked. Verdicts are kept until the token expires and at most
-  --auth-cache-ttl (1s to 60s); each review waits at most --auth-tokenreview-timeout-ms.`;
+  --auth-cache-ttl (1s to 60s); each review waits at most --auth-tokenreview-timeout-ms. Both
+  (FLEX_AUTH_AUTH_CACHE_TTL, FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS) need the audience: given
+  without it, they are a usage error.`;
 
 /** In-flight requests get this long after shutdown begins; the process exits by force soon after. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -91,11 +93,22 @@ function portNumber(given: Setting): number {
 /** A Kubernetes username: what TokenReview answers, such as system:serviceaccount:NAMESPACE:NAME. */
 const USERNAME_PATTERN = /^[^\s,]{1,253}$/;
 
-/** TokenReview settings: an audience and an allow-list go together, or neither is given. */
+/**
+ * TokenReview settings: an audience and an allow-list go together, or neither is given. The
+ * deadline and the cache TTL are checked whenever given, and need the audience: without it
+ * TokenReview is off, and an operator who set them meant it on.
+ */
 function tokenReview(
-  audience: Setting | undefined, callers: Setting | undefined, timeout: Setting, cacheTtl: Setting | undefined,
+  audience: Setting | undefined, callers: Setting | undefined, timeout: Setting | undefined, cacheTtl: Setting | undefined,
 ): TokenReviewConfig | undefined {
-  if (audience === undefined && callers === undefined) return undefined;
+  // The default deadline is main's: the Kubernetes client is loaded only when TokenReview is on.
+  const timeoutMs = timeout === undefined ? undefined : reviewTimeoutMs(timeout);
+  const cacheTtlMs = cacheTtl === undefined ? undefined : cacheTtlMsOf(cacheTtl);
+  if (audience === undefined && callers === undefined) {
+    const stray = timeout ?? cacheTtl;
+    if (stray !== undefined) throw new UsageError(`${stray.name} needs --auth-tokenreview-audience and --allowed-callers (TokenReview is off without them)`);
+    return undefined;
+  }
   if (audience === undefined || audience.value === '') throw new UsageError(`${callers?.name ?? '--allowed-callers'} needs --auth-tokenreview-audience (the audience callers' tokens are made for)`);
   if (/[\s,]/.test(audience.value)) throw new UsageError(`${audience.name} must be one audience, without spaces or commas (got ${audience.value})`);
   if (callers === undefined) throw new UsageError(`${audience.name} needs --allowed-callers USER,... (who may ask for decisions)`);
@@ -103,15 +116,23 @@ function tokenReview(
   if (allowedCallers.length === 0) throw new UsageError(`${callers.name} must name at least one caller, such as system:serviceaccount:ops-warden:ops-warden`);
   const bad = allowedCallers.find((name) => !USERNAME_PATTERN.test(name));
   if (bad !== undefined) throw new UsageError(`${callers.name}: ${bad} is not a username`);
-  const timeoutMs = Number(timeout.value);
-  if (!/^\d+$/.test(timeout.value) || timeoutMs < 1 || timeoutMs > 60_000) throw new UsageError(`${timeout.name} must be a whole number of milliseconds from 1 to 60000 (got ${timeout.value})`);
-  let cacheTtlMs: number | undefined;
-  if (cacheTtl !== undefined) {
-    const parsed = parseDuration(cacheTtl.value);
-    if (!parsed.ok || parsed.seconds > 60) throw new UsageError(`${cacheTtl.name} must be a duration from 1s to 60s (got ${cacheTtl.value})`);
-    cacheTtlMs = parsed.seconds * 1000;
-  }
-  return { audience: audience.value, allowedCallers, timeoutMs, ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }) };
+  return {
+    audience: audience.value, allowedCallers,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
+  };
+}
+
+function reviewTimeoutMs(given: Setting): number {
+  const ms = Number(given.value);
+  if (!/^\d+$/.test(given.value) || ms < 1 || ms > 60_000) throw new UsageError(`${given.name} must be a whole number of milliseconds from 1 to 60000 (got ${given.value})`);
+  return ms;
+}
+
+function cacheTtlMsOf(given: Setting): number {
+  const parsed = parseDuration(given.value);
+  if (!parsed.ok || parsed.seconds > 60) throw new UsageError(`${given.name} must be a duration from 1s to 60s (got ${given.value})`);
+  return parsed.seconds * 1000;
 }
 
 /** Flags over `FLEX_AUTH_*` environment over defaults. */
@@ -165,7 +186,7 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
   const review = tokenReview(
     setting('--auth-tokenreview-audience', values['auth-tokenreview-audience'], 'FLEX_AUTH_AUTH_TOKENREVIEW_AUDIENCE', env),
     setting('--allowed-callers', values['allowed-callers'], 'FLEX_AUTH_ALLOWED_CALLERS', env),
-    setting('--auth-tokenreview-timeout-ms', values['auth-tokenreview-timeout-ms'], 'FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS', env, '2000'),
+    setting('--auth-tokenreview-timeout-ms', values['auth-tokenreview-timeout-ms'], 'FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS', env),
     setting('--auth-cache-ttl', values['auth-cache-ttl'], 'FLEX_AUTH_AUTH_CACHE_TTL', env),
   );
   const maxStalenessMs = maxStaleness(setting('--max-staleness', values['max-staleness'], 'FLEX_AUTH_MAX_STALENESS', env), registry);

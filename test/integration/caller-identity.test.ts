@@ -273,6 +273,14 @@ describe('caller identity settings', function () {
       [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', ' , '], {}, '--allowed-callers must name at least one caller'],
       [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', OPS_WARDEN, '--auth-cache-ttl', '90s'], {}, '--auth-cache-ttl must be a duration from 1s to 60s (got 90s)'],
       [['--auth-tokenreview-audience', 'flex-auth', '--allowed-callers', OPS_WARDEN, '--auth-tokenreview-timeout-ms', '0'], {}, '--auth-tokenreview-timeout-ms must be a whole number of milliseconds from 1 to 60000 (got 0)'],
+      // Without the audience TokenReview is off: a deadline or cache TTL then means the operator missed a flag.
+      [['--auth-tokenreview-timeout-ms', '500'], {}, '--auth-tokenreview-timeout-ms needs --auth-tokenreview-audience'],
+      [['--auth-cache-ttl', '30s'], {}, '--auth-cache-ttl needs --auth-tokenreview-audience'],
+      [['--auth-token-file', 'tokens', '--auth-cache-ttl', '30s'], {}, '--auth-cache-ttl needs --auth-tokenreview-audience'],
+      [[], { FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS: '500' }, 'FLEX_AUTH_AUTH_TOKENREVIEW_TIMEOUT_MS needs --auth-tokenreview-audience'],
+      [[], { FLEX_AUTH_AUTH_CACHE_TTL: '30s' }, 'FLEX_AUTH_AUTH_CACHE_TTL needs --auth-tokenreview-audience'],
+      [['--auth-cache-ttl', '90s'], {}, '--auth-cache-ttl must be a duration from 1s to 60s (got 90s)'],
+      [['--auth-tokenreview-timeout-ms', 'soon'], {}, '--auth-tokenreview-timeout-ms must be a whole number of milliseconds from 1 to 60000 (got soon)'],
       [['--port', '8080', '--diagnostic-port', '8080'], {}, '--diagnostic-port must differ from the main port (8080)'],
       [[], { FLEX_AUTH_DIAGNOSTIC_PORT: 'x' }, 'FLEX_AUTH_DIAGNOSTIC_PORT must be a whole number from 0 to 65535 (got x)'],
     ];
