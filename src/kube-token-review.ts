@@ -20,7 +20,10 @@ export class ReviewFailure extends Error {}
 
 export const DEFAULT_REVIEW_TIMEOUT_MS = 2000;
 export const MAX_CACHE_TTL_MS = 60_000;
+/** Allowed verdicts kept at most: ops-warden's tokens (one per pod per rotation), with room to spare. */
 export const DEFAULT_CACHE_ENTRIES = 10_000;
+/** Forbidden verdicts kept at most, apart from the allowed ones so they can never push those out. */
+export const DEFAULT_FORBIDDEN_ENTRIES = 1_000;
 
 /**
  * TokenReview (authentication.k8s.io/v1) through the Kubernetes API, with a deadline on each
@@ -142,7 +145,10 @@ export interface TokenReviewOptions {
   readonly monotonic?: () => number;
   /** The longest a verdict is kept (at most 60 s); a token's expiry shortens it. */
   readonly cacheTtlMs?: number;
+  /** Allowed verdicts kept at most. */
   readonly maxEntries?: number;
+  /** Forbidden verdicts kept at most (in a map of their own). */
+  readonly maxForbiddenEntries?: number;
 }
 
 interface Entry {
@@ -153,12 +159,38 @@ interface Entry {
   readonly expiresAt: number | undefined;
 }
 
+/** Kept verdicts of one kind, at most `maxEntries` of them: when full, the oldest goes first. */
+class KeptVerdicts {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): Entry | undefined {
+    return this.entries.get(key);
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  set(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, entry);
+  }
+}
+
 /**
  * Callers proven by Kubernetes TokenReview: the token must be authenticated for the audience
  * (which the answer must name back, or the API server did not check it) and its username on
  * the allow-list. Verdicts are kept, by the token's SHA-256 (never the token), until the
- * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock), for at most `maxEntries` tokens (the oldest goes
- * first). Kept: allowed and forbidden, the answers about valid tokens. Not kept: an invalid
+ * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock). Kept: allowed and
+ * forbidden, the answers about valid tokens, each kind in its own bounded map (the oldest goes
+ * first), so that many forbidden tokens never push an allowed verdict out. Not kept: an invalid
  * token, since anyone can send many and they would push the real callers out of the cache
  * (and an invalid token does not turn valid); and, above all, a review that failed: an
  * unverifiable token is refused 503 each time until the API server answers again (fail
@@ -170,8 +202,8 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly clock: () => number;
   private readonly monotonic: () => number;
   private readonly ttlMs: number;
-  private readonly maxEntries: number;
-  private readonly cache = new Map<string, Entry>();
+  /** Allowed first: the one ops-warden's checks look up. */
+  private readonly kept: Readonly<Record<'allowed' | 'forbidden', KeptVerdicts>>;
   private readonly inFlight = new Map<string, Promise<Verdict>>();
   /** Whether the last review failed: the log says so once per outage, not once per check. */
   private failing = false;
@@ -182,21 +214,21 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.clock = options.clock ?? Date.now;
     this.monotonic = options.monotonic ?? (() => performance.now());
     this.ttlMs = Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS);
-    this.maxEntries = options.maxEntries ?? DEFAULT_CACHE_ENTRIES;
+    this.kept = {
+      allowed: new KeptVerdicts(options.maxEntries ?? DEFAULT_CACHE_ENTRIES),
+      forbidden: new KeptVerdicts(options.maxForbiddenEntries ?? DEFAULT_FORBIDDEN_ENTRIES),
+    };
   }
 
   /** Tokens with a kept verdict (expired ones included until they are next looked up or pushed out). */
   get cached(): number {
-    return this.cache.size;
+    return Object.values(this.kept).reduce((sum, kept) => sum + kept.size, 0);
   }
 
   /** `key`: the token's SHA-256 in hex (the gate has computed it already). */
   verify(token: string, key: string = tokenDigest(token)): Verdict | Promise<Verdict> {
-    const entry = this.cache.get(key);
-    if (entry !== undefined) {
-      if (this.monotonic() < entry.keptUntil && (entry.expiresAt === undefined || this.clock() < entry.expiresAt)) return entry.verdict;
-      this.cache.delete(key);
-    }
+    const kept = this.keptVerdict(key);
+    if (kept !== undefined) return kept;
     let pending = this.inFlight.get(key);
     if (pending === undefined) {
       pending = this.review(token, key).finally(() => this.inFlight.delete(key));
@@ -221,16 +253,26 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.failing = false;
     if (!answer.authenticated || !answer.audiences.includes(this.options.audience)) return { outcome: 'unauthenticated' };
     const caller = answer.username!;
-    const verdict: Verdict = this.allowed.has(caller) ? { outcome: 'allowed', caller } : { outcome: 'forbidden' };
+    const verdict = this.allowed.has(caller) ? { outcome: 'allowed' as const, caller } : { outcome: 'forbidden' as const };
     // Once per review, so at most once a cache lifetime per token: who was turned away, and why.
     if (verdict.outcome === 'forbidden') this.options.logger.warn({ caller }, 'caller not in --allowed-callers: refused 403');
     this.keep(key, verdict, tokenExpiryMs(token));
     return verdict;
   }
 
-  private keep(key: string, verdict: Verdict, expiresAt: number | undefined): void {
+  /** The kept verdict of a token, if one is still fresh; a stale one is dropped on the way. */
+  private keptVerdict(key: string): Verdict | undefined {
+    for (const kept of Object.values(this.kept)) {
+      const entry = kept.get(key);
+      if (entry === undefined) continue;
+      if (this.monotonic() < entry.keptUntil && (entry.expiresAt === undefined || this.clock() < entry.expiresAt)) return entry.verdict;
+      kept.delete(key);
+    }
+    return undefined;
+  }
+
+  private keep(key: string, verdict: Verdict & { outcome: 'allowed' | 'forbidden' }, expiresAt: number | undefined): void {
     if (expiresAt !== undefined && expiresAt <= this.clock()) return;
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, { verdict, keptUntil: this.monotonic() + this.ttlMs, expiresAt });
+    this.kept[verdict.outcome].set(key, { verdict, keptUntil: this.monotonic() + this.ttlMs, expiresAt });
   }
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import type { Verdict } from '../../src/http/auth.js';
 import { ReviewFailure, TokenReviewAuthenticator, tokenExpiryMs } from '../../src/kube-token-review.js';
-import type { ReviewAnswer } from '../../src/kube-token-review.js';
+import type { ReviewAnswer, TokenReviewOptions } from '../../src/kube-token-review.js';
 import { createLogger } from '../../src/logger.js';
 
 const AUDIENCE = 'flex-auth';
@@ -42,7 +42,7 @@ interface Harness {
   gate: Promise<void> | undefined;
 }
 
-function harness(options: { maxEntries?: number; cacheTtlMs?: number } = {}): Harness {
+function harness(options: Partial<Omit<TokenReviewOptions, 'review' | 'logger'>> = {}): Harness {
   const logLines: string[] = [];
   const h: Harness = {
     reviewed: [], users: new Map(), logLines, now: START, elapsed: ELAPSED_START, failure: undefined, gate: undefined,
@@ -169,6 +169,19 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
     expect(h.reviewed).to.have.length(4);
     await verify(h, tokens[0]!);
     expect(h.reviewed).to.have.length(5);
+  });
+
+  it('keeps allowed and forbidden verdicts apart: no number of forbidden tokens pushes an allowed verdict out', async () => {
+    const h = harness({ maxEntries: 3, maxForbiddenEntries: 3 });
+    const opsWarden = known(h, OPS_WARDEN);
+    await verify(h, opsWarden);
+    const others = Array.from({ length: 50 }, () => known(h, OTHER));
+    for (const other of others) expect(await verify(h, other)).to.deep.equal({ outcome: 'forbidden' });
+    expect(h.authenticator.verify(opsWarden), 'still kept, answered at once').to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    expect(h.reviewed.filter((t) => t === opsWarden)).to.have.length(1);
+    // The forbidden verdicts have their own bound: the last three are kept, the first was pushed out.
+    expect(h.authenticator.verify(others.at(-1)!)).to.deep.equal({ outcome: 'forbidden' });
+    expect(h.authenticator.verify(others[0]!)).to.be.instanceOf(Promise);
   });
 
   it('keeps forbidden verdicts; does not keep invalid tokens or failed reviews', async () => {
