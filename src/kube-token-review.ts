@@ -24,6 +24,12 @@ export const MAX_CACHE_TTL_MS = 60_000;
 export const DEFAULT_CACHE_ENTRIES = 10_000;
 /** Forbidden verdicts kept at most, apart from the allowed ones so they can never push those out. */
 export const DEFAULT_FORBIDDEN_ENTRIES = 1_000;
+/**
+ * Reviews in flight at most. Anyone who reaches the port can send a new junk token with each
+ * request; unbounded, they would each start a review and could get the API server to throttle
+ * flex-auth (429), and then ops-warden's fresh token could not be verified either.
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 32;
 
 /**
  * TokenReview (authentication.k8s.io/v1) through the Kubernetes API, with a deadline on each
@@ -149,6 +155,8 @@ export interface TokenReviewOptions {
   readonly maxEntries?: number;
   /** Forbidden verdicts kept at most (in a map of their own). */
   readonly maxForbiddenEntries?: number;
+  /** Reviews in flight at most; beyond, an uncached token is refused at once (unavailable). */
+  readonly maxInFlight?: number;
 }
 
 interface Entry {
@@ -194,7 +202,9 @@ class KeptVerdicts {
  * token, since anyone can send many and they would push the real callers out of the cache
  * (and an invalid token does not turn valid); and, above all, a review that failed: an
  * unverifiable token is refused 503 each time until the API server answers again (fail
- * closed). Concurrent checks with one uncached token share one review.
+ * closed). Concurrent checks with one uncached token share one review, and at most
+ * `maxInFlight` reviews are pending: beyond, an uncached token is refused at once as
+ * unavailable (503, fail closed), without asking.
  */
 export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly options: TokenReviewOptions;
@@ -205,6 +215,9 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   /** Allowed first: the one ops-warden's checks look up. */
   private readonly kept: Readonly<Record<'allowed' | 'forbidden', KeptVerdicts>>;
   private readonly inFlight = new Map<string, Promise<Verdict>>();
+  private readonly maxInFlight: number;
+  /** Tokens refused since the limit was reached: the log says so once per episode, with this count at its end. */
+  private refusedOverLimit = 0;
   /** Whether the last review failed: the log says so once per outage, not once per check. */
   private failing = false;
 
@@ -214,6 +227,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.clock = options.clock ?? Date.now;
     this.monotonic = options.monotonic ?? (() => performance.now());
     this.ttlMs = Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS);
+    this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.kept = {
       allowed: new KeptVerdicts(options.maxEntries ?? DEFAULT_CACHE_ENTRIES),
       forbidden: new KeptVerdicts(options.maxForbiddenEntries ?? DEFAULT_FORBIDDEN_ENTRIES),
@@ -230,11 +244,26 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     const kept = this.keptVerdict(key);
     if (kept !== undefined) return kept;
     let pending = this.inFlight.get(key);
-    if (pending === undefined) {
-      pending = this.review(token, key).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
+    if (pending !== undefined) return pending;
+    if (this.inFlight.size >= this.maxInFlight) return this.refuseOverLimit();
+    pending = this.review(token, key).finally(() => this.settled(key));
+    this.inFlight.set(key, pending);
     return pending;
+  }
+
+  private refuseOverLimit(): Verdict {
+    if (this.refusedOverLimit === 0) {
+      this.options.logger.warn({ max_in_flight: this.maxInFlight }, 'TokenReview concurrency limit reached: refusing uncached tokens without asking (503 auth_unavailable)');
+    }
+    this.refusedOverLimit += 1;
+    return { outcome: 'unavailable' };
+  }
+
+  private settled(key: string): void {
+    this.inFlight.delete(key);
+    if (this.refusedOverLimit === 0) return;
+    this.options.logger.info({ refused: this.refusedOverLimit }, 'TokenReview concurrency limit no longer reached');
+    this.refusedOverLimit = 0;
   }
 
   private async review(token: string, key: string): Promise<Verdict> {

@@ -212,6 +212,35 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
     expect(h.reviewed).to.have.length(1);
   });
 
+  it('refuses an uncached token at once (unavailable, fail closed) while maxInFlight reviews are pending, and logs the episode once', async () => {
+    const h = harness({ maxInFlight: 2 });
+    const cached = known(h, OPS_WARDEN);
+    await verify(h, cached);
+    let release!: () => void;
+    h.gate = new Promise((resolve) => { release = resolve; });
+    const first = known(h, OPS_WARDEN);
+    const pending = [h.authenticator.verify(first), h.authenticator.verify(known(h, OTHER))];
+    expect(pending[0]).to.be.instanceOf(Promise);
+    expect(pending[1]).to.be.instanceOf(Promise);
+    const refused = [jwt(), jwt(), known(h, OPS_WARDEN)];
+    for (const token of refused) expect(h.authenticator.verify(token), 'refused without asking').to.deep.equal({ outcome: 'unavailable' });
+    expect(h.reviewed).to.have.length(3);
+    // A token already under review waits for that review; a kept verdict is answered as ever.
+    expect(h.authenticator.verify(first)).to.equal(pending[0]);
+    expect(h.authenticator.verify(cached)).to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    release();
+    await Promise.all(pending);
+    expect(await verify(h, refused[2]!), 'asked once below the limit again').to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    const lines = h.logLines.map((line) => JSON.parse(line) as { msg: string; max_in_flight?: number; refused?: number });
+    expect(lines.filter((l) => l.msg.startsWith('TokenReview concurrency limit'))).to.deep.equal([
+      lines.find((l) => l.msg === 'TokenReview concurrency limit reached: refusing uncached tokens without asking (503 auth_unavailable)'),
+      lines.find((l) => l.msg === 'TokenReview concurrency limit no longer reached'),
+    ]);
+    expect(lines.find((l) => l.msg.startsWith('TokenReview concurrency limit reached'))!.max_in_flight).to.equal(2);
+    expect(lines.find((l) => l.msg === 'TokenReview concurrency limit no longer reached')!.refused).to.equal(3);
+    expect(lines.map((l) => l.msg)).not.to.include('TokenReview failed: refusing callers whose tokens are not cached (503 auth_unavailable)');
+  });
+
   it('logs an outage once and the recovery once, never the token, even when the failure echoes it', async () => {
     const h = harness();
     const tokens = [known(h, OPS_WARDEN), known(h, OPS_WARDEN)];
