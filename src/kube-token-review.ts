@@ -24,6 +24,10 @@ export const MAX_CACHE_TTL_MS = 60_000;
 export const DEFAULT_CACHE_ENTRIES = 10_000;
 /** Forbidden verdicts kept at most, apart from the allowed ones so they can never push those out. */
 export const DEFAULT_FORBIDDEN_ENTRIES = 1_000;
+/** How long an invalid token's verdict is kept: long enough to absorb a client retrying with it. */
+export const INVALID_TTL_MS = 10_000;
+/** Invalid verdicts kept at most, apart from the others so junk tokens can never push those out. */
+export const DEFAULT_INVALID_ENTRIES = 1_000;
 /**
  * Reviews in flight at most. Anyone who reaches the port can send a new junk token with each
  * request; unbounded, they would each start a review and could get the API server to throttle
@@ -157,7 +161,12 @@ export interface TokenReviewOptions {
   readonly maxForbiddenEntries?: number;
   /** Reviews in flight at most; beyond, an uncached token is refused at once (unavailable). */
   readonly maxInFlight?: number;
+  /** Invalid verdicts kept at most (in a map of their own, for 10 s at most). */
+  readonly maxInvalidEntries?: number;
 }
+
+/** The verdicts kept: the answers of a review. A failed review (`unavailable`) is never kept. */
+type KeptOutcome = 'allowed' | 'forbidden' | 'unauthenticated';
 
 interface Entry {
   readonly verdict: Verdict;
@@ -196,13 +205,12 @@ class KeptVerdicts {
  * Callers proven by Kubernetes TokenReview: the token must be authenticated for the audience
  * (which the answer must name back, or the API server did not check it) and its username on
  * the allow-list. Verdicts are kept, by the token's SHA-256 (never the token), until the
- * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock). Kept: allowed and
- * forbidden, the answers about valid tokens, each kind in its own bounded map (the oldest goes
- * first), so that many forbidden tokens never push an allowed verdict out. Not kept: an invalid
- * token, since anyone can send many and they would push the real callers out of the cache
- * (and an invalid token does not turn valid); and, above all, a review that failed: an
- * unverifiable token is refused 503 each time until the API server answers again (fail
- * closed). Concurrent checks with one uncached token share one review, and at most
+ * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock); an invalid token's
+ * for 10 s at most (whatever its expiry: an invalid token does not turn valid). Each kind
+ * (allowed, forbidden, invalid) has a bounded map of its own (the oldest goes first), so that
+ * many forbidden or junk tokens never push an allowed verdict out. Not kept, above all: a
+ * review that failed: an unverifiable token is refused 503 each time until the API server
+ * answers again (fail closed). Concurrent checks with one uncached token share one review, and at most
  * `maxInFlight` reviews are pending: beyond, an uncached token is refused at once as
  * unavailable (503, fail closed), without asking.
  */
@@ -213,7 +221,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly monotonic: () => number;
   private readonly ttlMs: number;
   /** Allowed first: the one ops-warden's checks look up. */
-  private readonly kept: Readonly<Record<'allowed' | 'forbidden', KeptVerdicts>>;
+  private readonly kept: Readonly<Record<KeptOutcome, KeptVerdicts>>;
   private readonly inFlight = new Map<string, Promise<Verdict>>();
   private readonly maxInFlight: number;
   /** Tokens refused since the limit was reached: the log says so once per episode, with this count at its end. */
@@ -231,6 +239,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.kept = {
       allowed: new KeptVerdicts(options.maxEntries ?? DEFAULT_CACHE_ENTRIES),
       forbidden: new KeptVerdicts(options.maxForbiddenEntries ?? DEFAULT_FORBIDDEN_ENTRIES),
+      unauthenticated: new KeptVerdicts(options.maxInvalidEntries ?? DEFAULT_INVALID_ENTRIES),
     };
   }
 
@@ -280,7 +289,11 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     }
     if (this.failing) this.options.logger.info('TokenReview answers again');
     this.failing = false;
-    if (!answer.authenticated || !answer.audiences.includes(this.options.audience)) return { outcome: 'unauthenticated' };
+    if (!answer.authenticated || !answer.audiences.includes(this.options.audience)) {
+      const verdict = { outcome: 'unauthenticated' as const };
+      this.keep(key, verdict, undefined, Math.min(this.ttlMs, INVALID_TTL_MS));
+      return verdict;
+    }
     const caller = answer.username!;
     const verdict = this.allowed.has(caller) ? { outcome: 'allowed' as const, caller } : { outcome: 'forbidden' as const };
     // Once per review, so at most once a cache lifetime per token: who was turned away, and why.
@@ -300,8 +313,8 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     return undefined;
   }
 
-  private keep(key: string, verdict: Verdict & { outcome: 'allowed' | 'forbidden' }, expiresAt: number | undefined): void {
+  private keep(key: string, verdict: Verdict & { outcome: KeptOutcome }, expiresAt: number | undefined, ttlMs = this.ttlMs): void {
     if (expiresAt !== undefined && expiresAt <= this.clock()) return;
-    this.kept[verdict.outcome].set(key, { verdict, keptUntil: this.monotonic() + this.ttlMs, expiresAt });
+    this.kept[verdict.outcome].set(key, { verdict, keptUntil: this.monotonic() + ttlMs, expiresAt });
   }
 }

@@ -184,21 +184,49 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
     expect(h.authenticator.verify(others[0]!)).to.be.instanceOf(Promise);
   });
 
-  it('keeps forbidden verdicts; does not keep invalid tokens or failed reviews', async () => {
+  it('keeps forbidden verdicts; does not keep failed reviews', async () => {
     const h = harness();
     const other = known(h, OTHER);
-    const invalid = jwt();
-    for (let i = 0; i < 2; i += 1) {
-      await verify(h, other);
-      await verify(h, invalid);
-    }
+    for (let i = 0; i < 2; i += 1) await verify(h, other);
     expect(h.reviewed.filter((t) => t === other)).to.have.length(1);
-    expect(h.reviewed.filter((t) => t === invalid)).to.have.length(2);
     h.failure = new ReviewFailure('the API server answered 500');
     const token = known(h, OPS_WARDEN);
     expect(await verify(h, token)).to.deep.equal({ outcome: 'unavailable' });
     h.failure = undefined;
     expect(await verify(h, token)).to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+  });
+
+  it('keeps an invalid token\'s verdict 10 s (an expired token\'s too), apart: no number of invalid tokens pushes another verdict out', async () => {
+    const h = harness({ maxEntries: 2, maxForbiddenEntries: 2, maxInvalidEntries: 3 });
+    const opsWarden = known(h, OPS_WARDEN);
+    const other = known(h, OTHER);
+    await verify(h, opsWarden);
+    await verify(h, other);
+    const invalid = jwt();
+    const expired = jwt(START / 1000 - 1);
+    for (const token of [invalid, expired]) expect(await verify(h, token)).to.deep.equal({ outcome: 'unauthenticated' });
+    at(h, 9_999);
+    for (const token of [invalid, expired]) expect(h.authenticator.verify(token), 'kept').to.deep.equal({ outcome: 'unauthenticated' });
+    expect(h.reviewed).to.have.length(4);
+    at(h, 10_000);
+    expect(h.authenticator.verify(invalid), 'asked again after 10 s').to.be.instanceOf(Promise);
+    // A flood of junk tokens: each is reviewed once, and only pushes other junk out.
+    const junk = Array.from({ length: 50 }, () => jwt());
+    for (const token of junk) await verify(h, token);
+    expect(h.authenticator.verify(opsWarden)).to.deep.equal({ outcome: 'allowed', caller: OPS_WARDEN });
+    expect(h.authenticator.verify(other)).to.deep.equal({ outcome: 'forbidden' });
+    expect(h.authenticator.verify(junk.at(-1)!)).to.deep.equal({ outcome: 'unauthenticated' });
+    expect(h.authenticator.verify(junk[0]!), 'pushed out by later junk').to.be.instanceOf(Promise);
+  });
+
+  it('keeps an invalid token\'s verdict no longer than the cache TTL, when that is shorter than 10 s', async () => {
+    const h = harness({ cacheTtlMs: 5_000 });
+    const invalid = jwt();
+    await verify(h, invalid);
+    at(h, 4_999);
+    expect(h.authenticator.verify(invalid)).to.deep.equal({ outcome: 'unauthenticated' });
+    at(h, 5_000);
+    expect(h.authenticator.verify(invalid)).to.be.instanceOf(Promise);
   });
 
   it('shares one review among concurrent checks with the same uncached token', async () => {
