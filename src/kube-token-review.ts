@@ -24,6 +24,12 @@ export const MAX_CACHE_TTL_MS = 60_000;
 export const DEFAULT_CACHE_ENTRIES = 10_000;
 /** Forbidden verdicts kept at most, apart from the allowed ones so they can never push those out. */
 export const DEFAULT_FORBIDDEN_ENTRIES = 1_000;
+/**
+ * A Kubernetes ServiceAccount token is a JWT (JWS compact form): three base64url parts, dots
+ * between. Nothing else can pass a review, so nothing else is worth one.
+ */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 /** How long an invalid token's verdict is kept: long enough to absorb a client retrying with it. */
 export const INVALID_TTL_MS = 10_000;
 /** Invalid verdicts kept at most, apart from the others so junk tokens can never push those out. */
@@ -202,17 +208,20 @@ class KeptVerdicts {
 }
 
 /**
- * Callers proven by Kubernetes TokenReview: the token must be authenticated for the audience
- * (which the answer must name back, or the API server did not check it) and its username on
- * the allow-list. Verdicts are kept, by the token's SHA-256 (never the token), until the
- * token expires (wall clock) and at most `cacheTtlMs` (monotonic clock); an invalid token's
- * for 10 s at most (whatever its expiry: an invalid token does not turn valid). Each kind
- * (allowed, forbidden, invalid) has a bounded map of its own (the oldest goes first), so that
- * many forbidden or junk tokens never push an allowed verdict out. Not kept, above all: a
- * review that failed: an unverifiable token is refused 503 each time until the API server
- * answers again (fail closed). Concurrent checks with one uncached token share one review, and at most
- * `maxInFlight` reviews are pending: beyond, an uncached token is refused at once as
- * unavailable (503, fail closed), without asking.
+ * Callers proven by Kubernetes TokenReview: the token must be shaped as a JWT (else it is
+ * refused without a review), authenticated for the audience (which the answer must name back,
+ * or the API server did not check it) and its username on the allow-list.
+ *
+ * Verdicts are kept by the token's SHA-256 (never the token): allowed and forbidden ones until
+ * the token expires (wall clock) and at most `cacheTtlMs` (monotonic clock); invalid ones for
+ * 10 s at most, whatever the expiry (an invalid token does not turn valid). Each kind has a
+ * bounded map of its own (the oldest goes first), so many forbidden or junk tokens never push
+ * an allowed verdict out. Never kept: a review that failed; an unverifiable token is refused
+ * 503 each time until the API server answers again (fail closed).
+ *
+ * Concurrent checks with one uncached token share one review, and at most `maxInFlight`
+ * reviews are pending: beyond, an uncached token is refused at once as unavailable (503, fail
+ * closed), without asking.
  */
 export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly options: TokenReviewOptions;
@@ -250,6 +259,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
 
   /** `key`: the token's SHA-256 in hex (the gate has computed it already). */
   verify(token: string, key: string = tokenDigest(token)): Verdict | Promise<Verdict> {
+    if (!JWT_SHAPE.test(token)) return { outcome: 'unauthenticated' };
     const kept = this.keptVerdict(key);
     if (kept !== undefined) return kept;
     let pending = this.inFlight.get(key);

@@ -90,19 +90,23 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect(response.body).to.deep.equal({ error: { code: 'forbidden', message: 'the caller is not allowed to ask flex-auth for decisions', details: [] } });
   });
 
-  it('refuses 401 with a challenge: no token, an unknown one, one for another audience, an expired one', async () => {
+  it('refuses 401 with a challenge: no token, an unknown one, one for another audience, an expired one, one that is not a JWT', async () => {
     const attempts = {
       none: {},
       unknown: bearer(`${api.mint(OPS_WARDEN).slice(0, -4)}AAAA`).headers,
       'other audience': bearer(api.mint(OPS_WARDEN, { audiences: ['kubernetes'] })).headers,
       expired: bearer(api.mint(OPS_WARDEN, { expiresInSeconds: -5 })).headers,
+      'not a JWT': bearer(randomBytes(24).toString('hex')).headers,
     };
+    const reviewed = api.reviewed.length;
     for (const [name, headers] of Object.entries(attempts)) {
       const response = await postCheck(server!.url, check, { headers });
       expect(response.status, name).to.equal(401);
       expect(response.headers.get('www-authenticate'), name).to.equal('Bearer realm="flex-auth"');
       expect(response.body, name).to.deep.equal(UNAUTHORIZED);
     }
+    // Neither the missing token nor the one that is not a JWT was worth asking about.
+    expect(api.reviewed.length - reviewed).to.equal(3);
   });
 
   it('refuses 401 a token the API server authenticates for an audience other than the one asked for', async () => {

@@ -89,6 +89,19 @@ describe('TokenReview authenticator (src/kube-token-review.ts)', () => {
     expect(await verify(h, jwt())).to.deep.equal({ outcome: 'unauthenticated' });
   });
 
+  it('refuses at once, without a review, a token that cannot be a ServiceAccount token (not a JWT\'s three base64url parts)', () => {
+    const h = harness();
+    const [header, payload, signature] = jwt().split('.') as [string, string, string];
+    const notJwts = [
+      randomBytes(24).toString('hex'), `${header}.${payload}`, `${header}.${payload}.${signature}.${signature}`,
+      `${header}..${signature}`, `.${payload}.${signature}`, `${header}.${payload}.`, `${header}.${payload}.${signature}=`,
+      `${header}.${payload}.${signature.slice(1)}+/`, `${header}.${payload}.${signature}\u00e9`,
+    ];
+    for (const token of notJwts) expect(h.authenticator.verify(token), token).to.deep.equal({ outcome: 'unauthenticated' });
+    expect(h.reviewed).to.deep.equal([]);
+    expect(h.authenticator.verify(`${header}.${payload}.${signature}`)).to.be.instanceOf(Promise);
+  });
+
   it('refuses as unauthenticated a token whose review does not name the audience back', async () => {
     const h = harness();
     expect(await verify(h, known(h, OPS_WARDEN, undefined, ['kubernetes']))).to.deep.equal({ outcome: 'unauthenticated' });
