@@ -73,7 +73,7 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect(api.askedAudiences.at(-1)).to.deep.equal(['flex-auth']);
   });
 
-  it('names the reviewed caller on the AuthZEN routes too', async () => {
+  it('names the reviewed caller on the AuthZEN routes too, and refuses there 403, 401 and 503 as on /v1/check', async () => {
     const token = api.mint(OPS_WARDEN);
     const body = { subject: { type: 'identity', id: 'agt-state-hub-bridge' }, action: { name: 'sign' }, resource: { type: 'ssh_actor', id: 'agt-state-hub-bridge' } };
     const response = await postAuthzen(server!.url, EVALUATION, body, { Authorization: `Bearer ${token}`, 'X-Request-Id': 'authzen-1' });
@@ -81,6 +81,12 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect((await decisionLine('authzen-1')).caller).to.equal(OPS_WARDEN);
     const refused = await postAuthzen(server!.url, EVALUATION, body, { Authorization: `Bearer ${api.mint(OTHER)}` });
     expect(refused.status, refused.text).to.equal(403);
+    const invalid = await postAuthzen(server!.url, EVALUATION, body, { Authorization: `Bearer ${api.mint(OPS_WARDEN, { audiences: ['kubernetes'] })}` });
+    expect(invalid.status, invalid.text).to.equal(401);
+    api.setFault('error-500');
+    const unverifiable = await postAuthzen(server!.url, EVALUATION, body, { Authorization: `Bearer ${api.mint(OPS_WARDEN)}` });
+    expect(unverifiable.status, unverifiable.text).to.equal(503);
+    expect(unverifiable.body.error.code).to.equal('auth_unavailable');
   });
 
   it('refuses 403, in the error shape, a valid token of a caller not on the list', async () => {
