@@ -213,8 +213,8 @@ class KeptVerdicts {
  * or the API server did not check it) and its username on the allow-list.
  *
  * Verdicts are kept by the token's SHA-256 (never the token): allowed and forbidden ones until
- * the token expires (wall clock) and at most `cacheTtlMs` (monotonic clock); invalid ones for
- * 10 s at most, whatever the expiry (an invalid token does not turn valid). Each kind has a
+ * the token expires (wall clock) and at most `cacheTtlMs` (monotonic clock); invalid ones the
+ * same way but for 10 s at most, to absorb a client retrying with a bad token. Each kind has a
  * bounded map of its own (the oldest goes first), so many forbidden or junk tokens never push
  * an allowed verdict out. Never kept: a review that failed; an unverifiable token is refused
  * 503 each time until the API server answers again (fail closed).
@@ -301,7 +301,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
     this.failing = false;
     if (!answer.authenticated || !answer.audiences.includes(this.options.audience)) {
       const verdict = { outcome: 'unauthenticated' as const };
-      this.keep(key, verdict, undefined, Math.min(this.ttlMs, INVALID_TTL_MS));
+      this.keep(key, verdict, tokenExpiryMs(token), Math.min(this.ttlMs, INVALID_TTL_MS));
       return verdict;
     }
     const caller = answer.username!;
