@@ -24,12 +24,6 @@ export const MAX_CACHE_TTL_MS = 60_000;
 export const DEFAULT_CACHE_ENTRIES = 10_000;
 /** Forbidden verdicts kept at most, apart from the allowed ones so they can never push those out. */
 export const DEFAULT_FORBIDDEN_ENTRIES = 1_000;
-/**
- * A Kubernetes ServiceAccount token is a JWT (JWS compact form): three base64url parts, dots
- * between. Nothing else can pass a review, so nothing else is worth one.
- */
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-
 /** How long an invalid token's verdict is kept: long enough to absorb a client retrying with it. */
 export const INVALID_TTL_MS = 10_000;
 /** Invalid verdicts kept at most, apart from the others so junk tokens can never push those out. */
@@ -40,6 +34,12 @@ export const DEFAULT_INVALID_ENTRIES = 1_000;
  * flex-auth (429), and then ops-warden's fresh token could not be verified either.
  */
 export const DEFAULT_MAX_IN_FLIGHT = 32;
+
+/**
+ * A Kubernetes ServiceAccount token is a JWT (JWS compact form): three base64url parts, dots
+ * between. Nothing else can pass a review, so nothing else is worth one.
+ */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
  * TokenReview (authentication.k8s.io/v1) through the Kubernetes API, with a deadline on each
@@ -229,8 +229,9 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
   private readonly clock: () => number;
   private readonly monotonic: () => number;
   private readonly ttlMs: number;
-  /** Allowed first: the one ops-warden's checks look up. */
   private readonly kept: Readonly<Record<KeptOutcome, KeptVerdicts>>;
+  /** The same maps in lookup order, allowed first (ops-warden's checks), without an array per lookup. */
+  private readonly keptInOrder: readonly KeptVerdicts[];
   private readonly inFlight = new Map<string, Promise<Verdict>>();
   private readonly maxInFlight: number;
   /** Tokens refused since the limit was reached: the log says so once per episode, with this count at its end. */
@@ -250,18 +251,20 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
       forbidden: new KeptVerdicts(options.maxForbiddenEntries ?? DEFAULT_FORBIDDEN_ENTRIES),
       unauthenticated: new KeptVerdicts(options.maxInvalidEntries ?? DEFAULT_INVALID_ENTRIES),
     };
+    this.keptInOrder = [this.kept.allowed, this.kept.forbidden, this.kept.unauthenticated];
   }
 
   /** Tokens with a kept verdict (expired ones included until they are next looked up or pushed out). */
   get cached(): number {
-    return Object.values(this.kept).reduce((sum, kept) => sum + kept.size, 0);
+    return this.keptInOrder.reduce((sum, kept) => sum + kept.size, 0);
   }
 
   /** `key`: the token's SHA-256 in hex (the gate has computed it already). */
   verify(token: string, key: string = tokenDigest(token)): Verdict | Promise<Verdict> {
-    if (!JWT_SHAPE.test(token)) return { outcome: 'unauthenticated' };
     const kept = this.keptVerdict(key);
     if (kept !== undefined) return kept;
+    // After the cache: a kept token has passed this already, so the common check pays nothing for it.
+    if (!JWT_SHAPE.test(token)) return { outcome: 'unauthenticated' };
     let pending = this.inFlight.get(key);
     if (pending !== undefined) return pending;
     if (this.inFlight.size >= this.maxInFlight) return this.refuseOverLimit();
@@ -314,7 +317,7 @@ export class TokenReviewAuthenticator implements CallerAuthenticator {
 
   /** The kept verdict of a token, if one is still fresh; a stale one is dropped on the way. */
   private keptVerdict(key: string): Verdict | undefined {
-    for (const kept of Object.values(this.kept)) {
+    for (const kept of this.keptInOrder) {
       const entry = kept.get(key);
       if (entry === undefined) continue;
       if (this.monotonic() < entry.keptUntil && (entry.expiresAt === undefined || this.clock() < entry.expiresAt)) return entry.verdict;
