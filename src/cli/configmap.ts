@@ -5,6 +5,7 @@ import { loadRegistry } from '../registry/load.js';
 import { MAX_PARTS, PackError, packRegistry, UnpackError, unpackRegistry } from '../sources/packed-registry.js';
 import type { ConfigMapContent, ConfigMapManifest } from '../sources/packed-registry.js';
 import { EXIT, InputError, readInput, UsageError } from './io.js';
+import { isConfigMapKey, isConfigMapName, isNamespaceName } from './kube-names.js';
 
 export const CONFIGMAP_USAGE = `flex-auth configmap PATH [--name flex-auth-registry] [--namespace flex-auth] [--key registry.json] [--prune-selector]
 flex-auth configmap --unpack CONFIGMAPS.json|- [--name flex-auth-registry] [--key registry.json]
@@ -39,6 +40,10 @@ export async function configmap(args: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(values.unpack ? 'give exactly one file of ConfigMaps, or -' : 'give exactly one registry file');
   const path = positionals[0]!;
+  // The same names serve --registry-configmap and --registry-key accept: nothing the API server would refuse.
+  if (!isConfigMapName(values.name)) throw new UsageError(`--name must be a ConfigMap name such as flex-auth-registry (got ${values.name})`);
+  if (!isNamespaceName(values.namespace)) throw new UsageError(`--namespace must be a Kubernetes namespace name such as flex-auth (got ${values.namespace})`);
+  if (!isConfigMapKey(values.key)) throw new UsageError(`--key must be a ConfigMap key such as registry.json (got ${values.key})`);
   if (values.unpack) {
     if (values['prune-selector']) throw new UsageError('--unpack and --prune-selector do not go together');
     return unpack(path, { name: values.name, key: values.key });

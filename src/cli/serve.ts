@@ -4,6 +4,7 @@ import { startService } from '../main.js';
 import type { RegistryLocation, ServiceConfig, TokenReviewConfig } from '../main.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from './io.js';
+import { isConfigMapKey, isConfigMapName, isNamespaceName } from './kube-names.js';
 
 export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
                 [--registry-file PATH | --registry-configmap NAMESPACE/NAME] [--registry-key registry.json]
@@ -37,10 +38,6 @@ export const SERVE_USAGE = `flex-auth serve [--host 0.0.0.0] [--port 8080]
 /** In-flight requests get this long after shutdown begins; the process exits by force soon after. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-const NAMESPACE_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const CONFIGMAP_NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const CONFIGMAP_KEY_PATTERN = /^[-._a-zA-Z0-9]{1,253}$/;
-
 function registryLocation(file: Setting | undefined, configMap: Setting | undefined, key: Setting): RegistryLocation {
   if (file !== undefined && configMap !== undefined) {
     throw new UsageError(`give either ${file.name} or ${configMap.name}, not both`);
@@ -51,10 +48,10 @@ function registryLocation(file: Setting | undefined, configMap: Setting | undefi
   }
   if (configMap === undefined) return { kind: 'embedded' };
   const [namespace = '', name = '', ...rest] = configMap.value.split('/');
-  if (rest.length > 0 || !NAMESPACE_PATTERN.test(namespace) || !CONFIGMAP_NAME_PATTERN.test(name)) {
+  if (rest.length > 0 || !isNamespaceName(namespace) || !isConfigMapName(name)) {
     throw new UsageError(`${configMap.name} must be NAMESPACE/NAME, such as flex-auth/flex-auth-registry (got ${configMap.value})`);
   }
-  if (!CONFIGMAP_KEY_PATTERN.test(key.value)) throw new UsageError(`${key.name} must be a ConfigMap key such as registry.json (got ${key.value})`);
+  if (!isConfigMapKey(key.value)) throw new UsageError(`${key.name} must be a ConfigMap key such as registry.json (got ${key.value})`);
   return { kind: 'configmap', namespace, name, key: key.value };
 }
 

@@ -94,3 +94,51 @@ describe('cli configmap --unpack', function () {
     expect(result.stderr).to.include('do not go together');
   });
 });
+
+/** `flex-auth configmap` prints only manifests the API server accepts, and reads back only names it could hold. */
+describe('cli configmap names', function () {
+  this.timeout(20_000);
+
+  for (const [flag, value, rule] of [
+    ['--name', 'Bad_Name', 'a ConfigMap name such as flex-auth-registry'],
+    ['--name', '', 'a ConfigMap name such as flex-auth-registry'],
+    ['--namespace', 'NS!', 'a Kubernetes namespace name such as flex-auth'],
+    ['--namespace', 'flex.auth', 'a Kubernetes namespace name such as flex-auth'],
+    ['--key', 'bad key', 'a ConfigMap key such as registry.json'],
+  ] as const) {
+    it(`refuses ${flag} '${value}' as a usage error (exit 2), printing no manifest`, async () => {
+      const result = await runCli(['configmap', PRODUCTION_REGISTRY, flag, value]);
+      expect(result.code).to.equal(2);
+      expect(result.stdout).to.equal('');
+      expect(result.stderr.split('\n')[0]).to.equal(`flex-auth configmap: ${flag} must be ${rule} (got ${value})`);
+    });
+  }
+
+  for (const [flag, value] of [['--name', 'Bad_Name'], ['--key', 'bad key']] as const) {
+    it(`--unpack refuses ${flag} '${value}' too`, async () => {
+      const result = await runCli(['configmap', '--unpack', '-', flag, value], { stdin: '{"kind": "List", "items": []}' });
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.include(`${flag} must be`);
+    });
+  }
+
+  it('refuses what serve refuses, and accepts what it accepts', async () => {
+    for (const [namespace, name, key, valid] of [
+      ['NS!', 'flex-auth-registry', 'registry.json', false],
+      ['flex-auth', 'Bad_Name', 'registry.json', false],
+      ['flex-auth', 'flex-auth-registry', 'bad key', false],
+      ['flex-auth', 'flex-auth-registry', 'a'.repeat(254), false],
+      ['a'.repeat(64), 'flex-auth-registry', 'registry.json', false],
+      ['x', 'registry.v2', '_Reg-1.json', true],
+    ] as const) {
+      const shown = `${namespace}/${name} key ${key.slice(0, 20)}`;
+      const published = await runCli(['configmap', PRODUCTION_REGISTRY, '--namespace', namespace, '--name', name, '--key', key]);
+      expect(published.code, shown).to.equal(valid ? 0 : 2);
+      if (valid) continue;
+      // serve checks its flags before it looks for cluster credentials.
+      const served = await runCli(['serve', '--registry-configmap', `${namespace}/${name}`, '--registry-key', key]);
+      expect(served.code, shown).to.equal(2);
+      expect(served.stderr, shown).to.match(/must be/);
+    }
+  });
+});
