@@ -7,6 +7,7 @@ import { replicaStates, statusOf } from '../sources/events.js';
 import type { ReplicaState } from '../sources/events.js';
 import { REVISION_ANNOTATION } from '../sources/packed-registry.js';
 import { EXIT, UsageError } from './io.js';
+import { isConfigMapName, isNamespaceName } from './kube-names.js';
 
 export const STATUS_USAGE = `flex-auth status [--namespace flex-auth] [--name flex-auth-registry] [--wait DURATION]
 
@@ -21,7 +22,6 @@ export const STATUS_USAGE = `flex-auth status [--namespace flex-auth] [--name fl
 /** Replicas that reported longer ago than this are shown but not counted (gone, or long settled). */
 export const RECENT_MS = 10 * 60 * 1000;
 const POLL_MS = 1000;
-const NAME_PATTERN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 interface Rollout {
   readonly current: string | undefined;
@@ -100,8 +100,8 @@ export async function status(args: string[]): Promise<number> {
   });
   const namespace = values.namespace ?? 'flex-auth';
   const name = values.name ?? 'flex-auth-registry';
-  if (!NAME_PATTERN.test(namespace) || namespace.length > 63) throw new UsageError(`--namespace must be a Kubernetes namespace name (got ${namespace})`);
-  if (!NAME_PATTERN.test(name)) throw new UsageError(`--name must be a ConfigMap name (got ${name})`);
+  if (!isNamespaceName(namespace)) throw new UsageError(`--namespace must be a Kubernetes namespace name (got ${namespace})`);
+  if (!isConfigMapName(name)) throw new UsageError(`--name must be a ConfigMap name (got ${name})`);
   let waitMs = 0;
   if (values.wait !== undefined) {
     const parsed = parseDuration(values.wait);

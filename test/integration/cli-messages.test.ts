@@ -92,6 +92,14 @@ describe('cli messages', function () {
     }
   });
 
+  it('status refuses a namespace or name serve would refuse (exit 2), before it looks for credentials', async () => {
+    for (const [flag, value] of [['--namespace', 'flex.auth'], ['--namespace', 'NS!'], ['--name', 'Bad_Name']] as const) {
+      const result = await runCli(['status', flag, value], { env: { KUBECONFIG: '' } });
+      expect(result.code, value).to.equal(2);
+      expect(result.stderr, value).to.include(`${flag} must be`);
+    }
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
     const result = await runCli(['--version']);
