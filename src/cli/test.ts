@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { CheckInput, FlexAuthClient } from '../client/flex-auth-client.js';
+import type { CheckInput, CheckOutcome, FlexAuthClient } from '../client/flex-auth-client.js';
 import { decide } from '../core/decide.js';
 import { formatDetail, RegistryValidationError } from '../core/errors.js';
 import type { CriticalOptions } from '../core/certificate.js';
@@ -22,7 +22,9 @@ export const TEST_USAGE = `flex-auth test FILE... [--registry PATH | --url URL] 
   against a live flex-auth with --url (and --token-file for its bearer token); the decision
   ids are the same either way. Text output shows each failure's expected and actual decision;
   --format json for tools, --format junit for CI. Exit 0 when every case holds, 1 when any
-  fails, 2 on bad input (a test file or registry that is invalid or missing), naming the path.`;
+  fails, 2 on bad input (a test file or registry that is invalid or missing), naming the path,
+  or when the --url server cannot be reached or refuses the caller (HTTP 401 or 403): then
+  no case is reported.`;
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().every((value, i) => value === [...b].sort()[i]);
@@ -54,11 +56,28 @@ function offline(registry: CompiledRegistry): Decider {
   return async (testCase) => decide(registry, testCase.request);
 }
 
-function online(client: FlexAuthClient): Decider {
+/**
+ * Why no case can be judged against `url`, or undefined when the answer is one to judge. A
+ * server that cannot be reached, or that refuses the caller, says nothing about the registry:
+ * reporting every case as failed would read as a policy regression in CI.
+ */
+function cannotAsk(outcome: Exclude<CheckOutcome, { allow: true }>, url: string, tokenFile: string | undefined): string | undefined {
+  // The client's message for these already starts with the URL.
+  if (outcome.reason === 'unreachable' || outcome.reason === 'timeout') return `cannot reach ${outcome.message}`;
+  if (outcome.status === 401 || outcome.status === 403) {
+    const hint = tokenFile === undefined ? 'give --token-file with a bearer token it accepts' : `it does not accept the token in ${tokenFile}`;
+    return `not allowed by ${url}: ${outcome.message} (${hint})`;
+  }
+  return undefined;
+}
+
+function online(client: FlexAuthClient, url: string, tokenFile: string | undefined): Decider {
   return async (testCase) => {
     // The body goes as written; the server judges it exactly as the offline engine would.
     const outcome = await client.check(testCase.body as unknown as CheckInput);
     if (outcome.allow) return outcome.decision;
+    const problem = cannotAsk(outcome, url, tokenFile);
+    if (problem !== undefined) throw new InputError(problem);
     return outcome.decision ?? { allow: false, reason: outcome.reason, message: outcome.message };
   };
 }
@@ -133,7 +152,7 @@ export async function test(args: string[]): Promise<number> {
   const files = await loadFiles(positionals);
   const results: FileResult[] = [];
   if (client !== undefined) {
-    for (const file of files) results.push(await runFile(file, values.url!, online(client)));
+    for (const file of files) results.push(await runFile(file, values.url!, online(client, values.url!, values['token-file'])));
   } else {
     const missing = files.filter((file) => values.registry === undefined && file.registry === undefined);
     if (missing.length > 0) {

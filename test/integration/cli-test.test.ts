@@ -2,6 +2,9 @@ import { expect } from 'chai';
 import { XMLParser } from 'fast-xml-parser';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -82,13 +85,75 @@ describe('cli test', function () {
       try {
         const withToken = await runCli(['test', EXAMPLE_TESTS, '--url', guarded.url, '--token-file', callerToken]);
         expect(withToken.code, withToken.stdout + withToken.stderr).to.equal(0);
+        // Without a token, or with one it does not accept, no case can be judged: bad input, not failed cases.
         const without = await runCli(['test', EXAMPLE_TESTS, '--url', guarded.url]);
-        expect(without.code).to.equal(1);
-        expect(without.stdout).to.match(/actual: +allow=false reason=http_error \(HTTP 401/);
-        expect(without.stdout).not.to.include(token);
+        expect(without.code).to.equal(2);
+        expect(without.stdout).to.equal('');
+        expect(without.stderr).to.match(new RegExp(`^flex-auth test: not allowed by ${guarded.url}: HTTP 401: .*\\(give --token-file with a bearer token it accepts\\)\n$`));
+        const wrongToken = await testFile('wrong-token', 'not-the-token\n');
+        const refused = await runCli(['test', EXAMPLE_TESTS, '--url', guarded.url, '--token-file', wrongToken]);
+        expect(refused.code).to.equal(2);
+        expect(refused.stderr).to.match(new RegExp(`^flex-auth test: not allowed by ${guarded.url}: HTTP 401: .*\\(it does not accept the token in ${wrongToken}\\)\n$`));
+        expect(without.stderr + refused.stderr).not.to.include(token);
       } finally {
         await stopAll(guarded);
       }
+    });
+  });
+
+  describe('a --url that cannot be asked: exit 2, one line on stderr, no report', () => {
+    const sockets = new Set<Socket>();
+    let stub: NetServer | undefined;
+    afterEach(async () => {
+      for (const socket of sockets) socket.destroy();
+      sockets.clear();
+      await new Promise((resolve) => (stub?.listening ? stub.close(resolve) : resolve(undefined)));
+      stub = undefined;
+    });
+
+    /** Starts `server` on loopback, keeping its connections to end after the test; its URL. */
+    async function stubServer(server: NetServer): Promise<string> {
+      stub = server;
+      server.on('connection', (socket: Socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+
+    async function expectCannotAsk(url: string, line: RegExp, extra: string[] = []): Promise<void> {
+      for (const format of ['text', 'json', 'junit']) {
+        const result = await runCli(['test', EXAMPLE_TESTS, '--url', url, '--format', format, ...extra]);
+        expect(result.code, `${format}: ${result.stdout}${result.stderr}`).to.equal(2);
+        expect(result.stdout, format).to.equal('');
+        expect(result.stderr, format).to.match(line);
+        expect(result.stderr.split('\n').length, format).to.equal(2);
+      }
+    }
+
+    it('connection refused', async () => {
+      const url = await stubServer(createNetServer());
+      await new Promise((resolve) => stub!.close(resolve));
+      await expectCannotAsk(url, new RegExp(`^flex-auth test: cannot reach ${url}: .*ECONNREFUSED`));
+    });
+
+    it('no answer within --timeout-ms', async () => {
+      const url = await stubServer(createNetServer());
+      await expectCannotAsk(url, new RegExp(`^flex-auth test: cannot reach ${url}: no answer within 200 ms`), ['--timeout-ms', '200']);
+    });
+
+    it('an answer that is not HTTP', async () => {
+      const url = await stubServer(createNetServer((socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n')));
+      await expectCannotAsk(url, new RegExp(`^flex-auth test: cannot reach ${url}: .*HTTP`));
+    });
+
+    it('HTTP 403, after the first case only', async () => {
+      let requests = 0;
+      const url = await stubServer(createHttpServer((_request, response) => {
+        requests++;
+        response.writeHead(403, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { code: 'forbidden', message: 'caller is not allowed' } }));
+      }));
+      await expectCannotAsk(url, new RegExp(`^flex-auth test: not allowed by ${url}: HTTP 403: caller is not allowed \\(give --token-file with a bearer token it accepts\\)$`, 'm'));
+      expect(requests, 'one request per format').to.equal(3);
     });
   });
 
