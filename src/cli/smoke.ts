@@ -81,7 +81,11 @@ export async function smoke(args: string[]): Promise<number> {
 
   const steps: Step[] = [];
   const health = await diagnostic.healthy();
-  steps.push({ name: 'healthz', ok: health.ok, evidence: health.detail });
+  // A 404 from /healthz on the main port is most likely a server with --diagnostic-port, which moves it there.
+  const hint = diagnosticUrl === undefined && health.detail === 'HTTP 404'
+    ? ' (a flex-auth with --diagnostic-port serves /healthz on that port: pass --diagnostic-url, such as http://HOST:9090)'
+    : '';
+  steps.push({ name: 'healthz', ok: health.ok, evidence: `${health.detail}${hint}` });
   if (health.ok) {
     const registry = await client.registry();
     const expected = values['expect-revision'];

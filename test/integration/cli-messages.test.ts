@@ -194,6 +194,23 @@ describe('cli messages', function () {
       expect(result.stderr).to.include('--expect-deny must be ACTOR or ACTOR:REASON');
     });
 
+    it('on a 404 from /healthz, says a --diagnostic-port server wants --diagnostic-url', async () => {
+      const split = await startServer(['--registry-file', PRODUCTION_REGISTRY, '--diagnostic-port', '0']);
+      try {
+        const diagnosticUrl = `http://127.0.0.1:${split.stdout.messages('listening')[0]!.diagnostic_port as number}`;
+        const missed = await runCli(['smoke', '--url', split.url]);
+        expect(missed.code).to.equal(1);
+        expect(missed.stdout).to.include('FAIL healthz: HTTP 404 (a flex-auth with --diagnostic-port serves /healthz on that port: pass --diagnostic-url, such as http://HOST:9090)\n');
+        const found = await runCli(['smoke', '--url', split.url, '--diagnostic-url', diagnosticUrl]);
+        expect(found.code, found.stdout).to.equal(0);
+        // Told where /healthz is, a 404 there is not about the diagnostic port.
+        const wrong = await runCli(['smoke', '--url', split.url, '--diagnostic-url', split.url]);
+        expect(wrong.stdout).to.include('FAIL healthz: HTTP 404\n');
+      } finally {
+        await stopAll(split);
+      }
+    });
+
     it('lists --timeout-ms, --expect-revision and --expect-deny in its synopsis', async () => {
       const usage = (await runCli(['smoke', '--help'])).stdout.split('\n\n')[0]!;
       for (const flag of ['--timeout-ms', '--token-file', '--expect-revision', '--expect-deny']) expect(usage).to.include(flag);
