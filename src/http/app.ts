@@ -30,11 +30,17 @@ function countRequests(metrics: Metrics, allowed: ReadonlyMap<string, string>) {
   };
 }
 
-/** What no route answered: OPTIONS lists a path's methods, another method is 405, another path 404. */
-function unrouted(allowed: ReadonlyMap<string, string>) {
+/**
+ * What no route answered: OPTIONS lists a path's methods, another method is 405, another path
+ * 404; the 404 for a path in `movedToDiagnostic` says that the diagnostic port serves it.
+ */
+function unrouted(allowed: ReadonlyMap<string, string>, movedToDiagnostic: readonly string[]) {
   return function refuse(ctx: Context): void {
     const allow = allowed.get(ctx.path);
-    if (allow === undefined) throw new NotFoundError(ctx.method, ctx.path);
+    if (allow === undefined) {
+      const moved = movedToDiagnostic.includes(ctx.path);
+      throw new NotFoundError(ctx.method, ctx.path, moved ? 'served on the diagnostic port (--diagnostic-port)' : undefined);
+    }
     if (ctx.method !== 'OPTIONS') throw new MethodNotAllowedError(ctx.method, ctx.path, allow);
     ctx.status = 204;
     ctx.set('Allow', allow);
@@ -48,9 +54,13 @@ export function diagnosticRoutes(deps: AppDeps): Record<string, Middleware> {
 
 /**
  * A Koa app for these routes, with the service's request counting, request ids, error shape
- * and refusals (404, 405, OPTIONS); `otherPosts` are POST paths served outside Koa.
+ * and refusals (404, 405, OPTIONS); `otherPosts` are POST paths served outside Koa, and
+ * `movedToDiagnostic` those the diagnostic port serves instead.
  */
-export function routedApp(deps: AppDeps, routes: Record<string, Middleware>, postRoutes: Record<string, Middleware>, otherPosts: readonly string[] = []): Koa {
+export function routedApp(
+  deps: AppDeps, routes: Record<string, Middleware>, postRoutes: Record<string, Middleware>,
+  otherPosts: readonly string[] = [], movedToDiagnostic: readonly string[] = [],
+): Koa {
   // Exact paths, as /v1/check's own lane matches: `/healthz/` or `/HEALTHZ` is a 404, never a
   // route served but counted as `unmatched`.
   const router = new Router({ strict: true, sensitive: true });
@@ -64,18 +74,19 @@ export function routedApp(deps: AppDeps, routes: Record<string, Middleware>, pos
   app.use(requestId);
   app.use(errorHandler(deps.logger));
   app.use(router.routes());
-  app.use(unrouted(allowed));
+  app.use(unrouted(allowed, movedToDiagnostic));
   return app;
 }
 
 /** Koa serves everything but /v1/check: health, readiness, the registry summary, metrics, AuthZEN, and every refusal by route or method. */
 function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
+  const diagnostic = diagnosticRoutes(deps);
   const routes: Record<string, Middleware> = {
-    ...(deps.diagnosticPort ? {} : diagnosticRoutes(deps)),
+    ...(deps.diagnosticPort ? {} : diagnostic),
     '/v1/registry': registryHandler(deps),
     [METADATA_PATH]: metadataHandler(),
   };
-  return routedApp(deps, routes, authzenRoutes(deps, lane), [CHECK_PATH]);
+  return routedApp(deps, routes, authzenRoutes(deps, lane), [CHECK_PATH], deps.diagnosticPort ? Object.keys(diagnostic) : []);
 }
 
 /** The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form (`http://host/v1/check`). */

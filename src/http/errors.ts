@@ -22,8 +22,9 @@ export class HttpError extends FlexAuthError {
 }
 
 export class NotFoundError extends HttpError {
-  constructor(method: string, path: string) {
-    super('not_found', 404, `no route for ${method} ${path}`);
+  /** `hint` says where to look instead, for a path that is served elsewhere. */
+  constructor(method: string, path: string, hint?: string) {
+    super('not_found', 404, `no route for ${method} ${path}${hint ? `: ${hint}` : ''}`);
   }
 }
 

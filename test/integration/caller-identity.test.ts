@@ -185,13 +185,18 @@ describe('caller identity (--auth-tokenreview-audience, --diagnostic-port)', fun
     expect((await decisionLine('static-1')).caller).to.equal(`token:${createHash('sha256').update(staticToken).digest('hex').slice(0, 8)}`);
   });
 
-  it('serves /healthz, /readyz and /metrics on the diagnostic port only; the main port answers them 404', async () => {
+  it('serves /healthz, /readyz and /metrics on the diagnostic port only; the main port answers them 404, saying where they are', async () => {
     for (const route of ['/healthz', '/readyz', '/metrics']) {
       expect((await getJson(diagnosticUrl, route)).status, route).to.equal(200);
       const main = await getJson(server!.url, route);
       expect(main.status, route).to.equal(404);
-      expect(main.body, route).to.deep.equal({ error: { code: 'not_found', message: `no route for GET ${route}`, details: [] } });
+      expect(main.body, route).to.deep.equal({
+        error: { code: 'not_found', message: `no route for GET ${route}: served on the diagnostic port (--diagnostic-port)`, details: [] },
+      });
     }
+    // Any other unknown path is a plain 404, on either port.
+    expect((await getJson(server!.url, '/healthz/')).body.error.message).to.equal('no route for GET /healthz/');
+    expect((await getJson(diagnosticUrl, '/nowhere')).body.error.message).to.equal('no route for GET /nowhere');
     const checkThere = await postCheck(diagnosticUrl, check, bearer(staticToken));
     expect(checkThere.status).to.equal(404);
     expect((await getJson(diagnosticUrl, '/v1/registry')).status).to.equal(404);
