@@ -11,6 +11,7 @@ import { RegistryEventRecorder } from './events.js';
 import type { EventRecorderOptions } from './events.js';
 import type { Freshness } from './freshness.js';
 import { FORMAT_ANNOTATION, REVISION_ANNOTATION, unpackRegistry, UnpackError } from './packed-registry.js';
+import { readFailure } from './read-failure.js';
 import { describeSource } from './source.js';
 import type { RegistryLocation, RegistrySource, SourceInfo } from './source.js';
 
@@ -57,8 +58,16 @@ export interface ConfigMapSourceOptions {
 export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
   const config = new KubeConfig();
   const home = path.join(homedir(), '.kube', 'config');
-  if (env.KUBECONFIG) config.loadFromDefault();
-  else if (existsSync(SERVICE_ACCOUNT_TOKEN)) config.loadFromCluster();
+  if (env.KUBECONFIG) {
+    try {
+      config.loadFromDefault();
+    } catch (error) {
+      // A raw ENOENT would not say that it was KUBECONFIG's. A read error names no path: then the whole list.
+      const { code, path: file } = error as NodeJS.ErrnoException;
+      if (code === undefined) throw error;
+      throw new Error(`cannot read KUBECONFIG ${file ?? env.KUBECONFIG}: ${readFailure(error)}`);
+    }
+  } else if (existsSync(SERVICE_ACCOUNT_TOKEN)) config.loadFromCluster();
   else if (existsSync(home)) config.loadFromFile(home);
   else throw new Error('no Kubernetes credentials: set KUBECONFIG, or run in a pod with a service account token');
   return config;

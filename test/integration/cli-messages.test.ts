@@ -92,6 +92,32 @@ describe('cli messages', function () {
     }
   });
 
+  describe('a KUBECONFIG that cannot be read says which file and why', () => {
+    let dir: string;
+    before(async () => {
+      dir = await makeTempDir('flex-auth-kubeconfig-');
+    });
+    after(async () => {
+      await removeDir(dir);
+    });
+
+    it('status: exit 1, no cluster to ask', async () => {
+      const missing = path.join(dir, 'nope');
+      const result = await runCli(['status'], { env: { KUBECONFIG: missing } });
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.equal(`flex-auth status: cannot read KUBECONFIG ${missing}: no such file\n`);
+      const directory = await runCli(['status'], { env: { KUBECONFIG: dir } });
+      expect(directory.stderr).to.equal(`flex-auth status: cannot read KUBECONFIG ${dir}: is a directory, not a file\n`);
+    });
+
+    it('serve --registry-configmap: exit 2', async () => {
+      const missing = path.join(dir, 'nope');
+      const result = await runCli(['serve', '--host', '127.0.0.1', '--port', '0', '--registry-configmap', 'flex-auth/flex-auth-registry'], { env: { KUBECONFIG: missing } });
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.equal(`flex-auth serve: cannot read KUBECONFIG ${missing}: no such file\n`);
+    });
+  });
+
   it('status refuses a namespace or name serve would refuse (exit 2), before it looks for credentials', async () => {
     for (const [flag, value] of [['--namespace', 'flex.auth'], ['--namespace', 'NS!'], ['--name', 'Bad_Name']] as const) {
       const result = await runCli(['status', flag, value], { env: { KUBECONFIG: '' } });
