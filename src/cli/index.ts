@@ -10,53 +10,37 @@ interface Command {
 
 /**
  * Each command is loaded only when run, so `check` and `validate` do not pay for what `serve`
- * needs (the HTTP stack, and the Kubernetes client for the ConfigMap source).
+ * needs (the HTTP stack, and the Kubernetes client for the ConfigMap source); the overview
+ * loads them all.
  */
-const COMMANDS: Record<string, { readonly summary: string; readonly load: () => Promise<Command> }> = {
-  serve: {
-    summary: 'serve [--host H] [--port P] [--registry-file PATH | --registry-configmap NS/NAME]',
-    load: async () => { const m = await import('./serve.js'); return { run: m.serve, usage: m.SERVE_USAGE }; },
-  },
-  check: {
-    summary: 'check --registry PATH [REQUEST.json | -] [--explain]',
-    load: async () => { const m = await import('./check.js'); return { run: m.check, usage: m.CHECK_USAGE }; },
-  },
-  validate: {
-    summary: 'validate PATH...',
-    load: async () => { const m = await import('./validate.js'); return { run: m.validate, usage: m.VALIDATE_USAGE }; },
-  },
-  test: {
-    summary: 'test FILE... [--registry PATH | --url URL] [--token-file PATH] [--format text|json|junit]',
-    load: async () => { const m = await import('./test.js'); return { run: m.test, usage: m.TEST_USAGE }; },
-  },
-  diff: {
-    summary: 'diff OLD NEW [--format text|json]',
-    load: async () => { const m = await import('./diff.js'); return { run: m.diff, usage: m.DIFF_USAGE }; },
-  },
-  configmap: {
-    summary: 'configmap PATH [--name N] [--namespace NS] [--key K] [--prune-selector | --unpack]',
-    load: async () => { const m = await import('./configmap.js'); return { run: m.configmap, usage: m.CONFIGMAP_USAGE }; },
-  },
-  audit: {
-    summary: 'audit verify [--key-file PATH] [--format text|json] FILE... | -',
-    load: async () => { const m = await import('./audit.js'); return { run: m.audit, usage: m.AUDIT_USAGE }; },
-  },
-  status: {
-    summary: 'status [--namespace flex-auth] [--name flex-auth-registry] [--wait DURATION]',
-    load: async () => { const m = await import('./status.js'); return { run: m.status, usage: m.STATUS_USAGE }; },
-  },
-  smoke: {
-    summary: 'smoke --url URL [--actor NAME] [--subject ID] [--timeout-ms MS] [--token-file PATH] [--expect-revision REV] [--expect-deny ACTOR[:REASON]]...',
-    load: async () => { const m = await import('./smoke.js'); return { run: m.smoke, usage: m.SMOKE_USAGE }; },
-  },
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => { const m = await import('./serve.js'); return { run: m.serve, usage: m.SERVE_USAGE }; },
+  check: async () => { const m = await import('./check.js'); return { run: m.check, usage: m.CHECK_USAGE }; },
+  validate: async () => { const m = await import('./validate.js'); return { run: m.validate, usage: m.VALIDATE_USAGE }; },
+  test: async () => { const m = await import('./test.js'); return { run: m.test, usage: m.TEST_USAGE }; },
+  diff: async () => { const m = await import('./diff.js'); return { run: m.diff, usage: m.DIFF_USAGE }; },
+  configmap: async () => { const m = await import('./configmap.js'); return { run: m.configmap, usage: m.CONFIGMAP_USAGE }; },
+  audit: async () => { const m = await import('./audit.js'); return { run: m.audit, usage: m.AUDIT_USAGE }; },
+  status: async () => { const m = await import('./status.js'); return { run: m.status, usage: m.STATUS_USAGE }; },
+  smoke: async () => { const m = await import('./smoke.js'); return { run: m.smoke, usage: m.SMOKE_USAGE }; },
 };
 
-const USAGE = `flex-auth: policy decision point for SSH certificate signing
+/** A usage text's synopsis: its lines up to the first blank one. */
+function synopsis(usage: string): string {
+  return usage.split('\n\n')[0]!;
+}
+
+/** The overview: each command's own synopsis, so that it cannot drift from `COMMAND --help`. */
+async function overview(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const synopses = [...commands.map((command) => synopsis(command.usage)), 'flex-auth help [COMMAND]', 'flex-auth --version'];
+  return `flex-auth: policy decision point for SSH certificate signing
 
 Commands:
-${Object.values(COMMANDS).map((c) => `  flex-auth ${c.summary}`).join('\n')}
+${synopses.join('\n').replace(/^/gm, '  ')}
 
-Run flex-auth help COMMAND (or flex-auth COMMAND --help) for more; flex-auth --version.`;
+Run flex-auth help COMMAND (or flex-auth COMMAND --help) for more.`;
+}
 
 function version(): string {
   // dist/src/cli/index.js -> the package's own package.json.
@@ -78,19 +62,20 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`flex-auth ${version()}\n`);
     return EXIT.ok;
   }
-  const wantsHelp = name === 'help' && args.length > 0;
+  // `help --help` and `help help` ask about help itself: the overview.
+  const wantsHelp = name === 'help' && args.length > 0 && !['--help', '-h', 'help'].includes(args[0]!);
   if (name === undefined || name === '--help' || name === '-h' || (name === 'help' && !wantsHelp)) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${await overview()}\n`);
     return name === undefined ? EXIT.badInput : EXIT.ok;
   }
   const commandName = wantsHelp ? args[0]! : name;
-  const entry = COMMANDS[commandName];
-  if (!entry) {
+  const load = COMMANDS[commandName];
+  if (!load) {
     const meant = closest(commandName, Object.keys(COMMANDS));
-    process.stderr.write(`flex-auth: unknown command ${commandName}${meant ? ` (did you mean ${meant}?)` : ''}\n\n${USAGE}\n`);
+    process.stderr.write(`flex-auth: unknown command ${commandName}${meant ? ` (did you mean ${meant}?)` : ''}\n\n${await overview()}\n`);
     return EXIT.badInput;
   }
-  const command = await entry.load();
+  const command = await load();
   if (wantsHelp || args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${command.usage}\n`);
     return EXIT.ok;

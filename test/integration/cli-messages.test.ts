@@ -146,6 +146,30 @@ describe('cli messages', function () {
     expect(typo.stderr.split('\n')[0]).to.equal('flex-auth: unknown command sevre (did you mean serve?)');
   });
 
+  it('--help lists every command with the synopsis its own --help gives, help itself included', async () => {
+    const overview = await runCli(['--help']);
+    expect(overview.code).to.equal(0);
+    const commands = [...new Set([...overview.stdout.matchAll(/^ {2}flex-auth ([a-z]+)/gm)].map((m) => m[1]!))];
+    expect(commands).to.include.members(['serve', 'check', 'validate', 'test', 'diff', 'configmap', 'audit', 'status', 'smoke', 'help']);
+    for (const command of commands.filter((c) => c !== 'help')) {
+      const own = (await runCli([command, '--help'])).stdout.split('\n\n')[0]!;
+      expect(overview.stdout, command).to.include(own.replace(/^/gm, '  '));
+    }
+    // The flags a newcomer missed there.
+    expect(overview.stdout).to.match(/flex-auth smoke [^]*--diagnostic-url URL/);
+    expect(overview.stdout).to.match(/flex-auth test [^]*--timeout-ms/);
+  });
+
+  it('help --help (and help help) prints the overview, exit 0', async () => {
+    const overview = (await runCli(['--help'])).stdout;
+    for (const args of [['help', '--help'], ['help', '-h'], ['help', 'help'], ['help']]) {
+      const result = await runCli(args);
+      expect(result.code, args.join(' ')).to.equal(0);
+      expect(result.stdout, args.join(' ')).to.equal(overview);
+      expect(result.stderr, args.join(' ')).to.equal('');
+    }
+  });
+
   it('validate documents its exit codes, 2 included', async () => {
     const usage = (await runCli(['validate', '--help'])).stdout;
     expect(usage).to.match(/Exit 0 .*valid/);
