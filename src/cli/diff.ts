@@ -20,19 +20,26 @@ export const DIFF_USAGE = `flex-auth diff OLD NEW [--format text|json]
 /** Exit code when the change grants more access than before. */
 const EXIT_WIDENING = 3;
 
-/** What a change does to access, for people: an added disabled actor or a new type grants nothing, takes nothing. */
-function label(change: AccessChange): string {
+/**
+ * What a change does to access, for people. A disabled actor added or removed, or a new type,
+ * grants nothing and takes nothing away: `changes`. An actor added is widening unless
+ * disabled; whether a removed one was disabled, the old registry says (the JSON contract's
+ * change has no room for it).
+ */
+function label(change: AccessChange, before: RegistryAccess): string {
   if (change.widening) return 'WIDENS ';
-  return change.change === 'actor_added' || change.change === 'type_changed' ? 'changes' : 'narrows';
+  const neither = change.change === 'actor_added' || change.change === 'type_changed' ||
+    (change.change === 'actor_removed' && before.actors.get(change.actor)?.disabled === true);
+  return neither ? 'changes' : 'narrows';
 }
 
-function text(diff: RegistryDiff): string {
+function text(diff: RegistryDiff, before: RegistryAccess): string {
   const lines = [`flex-auth diff ${diff.from} -> ${diff.to}`];
   for (const change of diff.changes) {
     const values = change.values.length === 0 ? '' : change.change.startsWith('ttl_') || change.change === 'type_changed' || change.change === 'force_command_changed'
       ? `: ${change.values.join(' -> ')}`
       : `:\n${change.values.map((value) => `      ${value}`).join('\n')}`;
-    lines.push(`  ${label(change)} ${change.actor} ${change.change}${values}`);
+    lines.push(`  ${label(change, before)} ${change.actor} ${change.change}${values}`);
   }
   const widening = diff.changes.filter((c) => c.widening).length;
   const count = diff.changes.length;
@@ -71,6 +78,6 @@ export async function diff(args: string[]): Promise<number> {
   if (before === undefined || after === undefined) return EXIT.negative;
   const result = diffAccess(before, after);
   if (values.format === 'json') printJson(result);
-  else process.stdout.write(text(result));
+  else process.stdout.write(text(result, before));
   return result.widening ? EXIT_WIDENING : EXIT.ok;
 }

@@ -59,6 +59,21 @@ describe('cli diff', function () {
     expect(result.stdout).to.include('2 changes, 0 widening');
   });
 
+  it('labels a disabled actor removed or added `changes`, as it gives and takes no access; an enabled one removed `narrows`', async () => {
+    const { file } = await variant('removed.json', (d) => {
+      d.actors = d.actors.filter((a: any) => a.name !== 'atm-log-rotate' && a.name !== 'agt-inventory-collector');
+      d.actors.push({ ...structuredClone(actor(production, 'atm-log-rotate')), name: 'atm-log-rotate-v2' });
+    });
+    const result = await runCli(['diff', PRODUCTION_REGISTRY, file]);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/\n {2}narrows agt-inventory-collector actor_removed:\n/);
+    expect(result.stdout).to.match(/\n {2}changes atm-log-rotate actor_removed:\n/);
+    expect(result.stdout).to.match(/\n {2}changes atm-log-rotate-v2 actor_added:\n/);
+    const json = JSON.parse((await runCli(['diff', PRODUCTION_REGISTRY, file, '--format', 'json'])).stdout);
+    expect(json.widening).to.equal(false);
+    for (const change of json.changes) expect(Object.keys(change).sort()).to.deep.equal(['actor', 'change', 'values', 'widening']);
+  });
+
   it('says in text that a widening change needs a human yes', async () => {
     const { file } = await variant('enabled.json', (d) => {
       actor(d, 'atm-log-rotate').disabled = false;
