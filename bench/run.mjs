@@ -555,7 +555,9 @@ async function phaseProfile(target) {
     target, size, duration_s: num('profile-duration'), file: path.relative(ROOT, file), window_ms: window, run: r, summary, text: formatSummary(summary),
     command: `node bench/profile-summary.mjs ${path.relative(ROOT, file)} --from-ms ${window.fromMs} --to-ms ${window.toMs} --requests ${r.requests}`,
   };
-  if (target === 'flex-auth') writeFileSync(path.join(RESULTS, 'profile-summary.txt'), `${results.profile.text}\n`);
+  // Beside this run's results: only the default run replaces the committed summary, as it does latest.*.
+  const summaryFile = outPrefix === path.join(RESULTS, 'latest') ? path.join(RESULTS, 'profile-summary.txt') : `${outPrefix}.profile-summary.txt`;
+  if (target === 'flex-auth') writeFileSync(summaryFile, `${results.profile.text}\n`);
   log(`profile of ${target} n=${size} (${r.rps.toFixed(0)} req/s while profiling): ${path.relative(ROOT, file)}\n${results[key].text}`);
   save();
 }
