@@ -62,7 +62,7 @@ export async function configmap(args: string[]): Promise<number> {
     packed = packRegistry(text, revision, { name: values.name, namespace: values.namespace, key: values.key });
   } catch (error) {
     if (!(error instanceof PackError)) throw error;
-    process.stderr.write(`${path}: refusing a registry too large for ConfigMaps: ${error.message}\n`);
+    process.stderr.write(`${path}: cannot be packed into ConfigMaps: ${error.message}\n`);
     return EXIT.negative;
   }
   if (values['prune-selector']) {

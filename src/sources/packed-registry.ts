@@ -162,6 +162,14 @@ function pruneSelector(target: RegistryTarget, keep?: string): string {
   return keep === undefined ? parts : `${parts},${PART_REVISION_LABEL}!=${keep}`;
 }
 
+const LABEL_VALUE_MAX = 63;
+const KEY_MAX = 253;
+
+/** A form whose data key (the registry key and its suffix) would be longer than a ConfigMap key may be. */
+function refuseUnwritable(key: string, form: PackForm): void {
+  if (key.length > KEY_MAX) throw new PackError(`the registry needs the ${form} form, whose key ${key} is longer than the ${KEY_MAX} characters a ConfigMap key may have: use a shorter --key`);
+}
+
 /**
  * The smallest form of a valid document (`revision` is its revision) that fits the limits:
  * plain, else gzip, else parts. Throws PackError when even `maxParts` parts cannot hold it.
@@ -174,9 +182,15 @@ export function packRegistry(text: string, revision: string, target: RegistryTar
     if (fits(plain)) return { form: 'plain', objects: [plain], pruneSelector: pruneSelector(target) };
   }
   const compressed = gzipSync(text, { level: 9 });
+  refuseUnwritable(gzipKey(target.key), 'gzip');
   const single = mainObject(target, revision, { binaryData: { [gzipKey(target.key)]: compressed.toString('base64') } }, 'gzip');
   if (fits(single)) return { form: 'gzip', objects: [single], pruneSelector: pruneSelector(target) };
 
+  refuseUnwritable(partKey(target.key), 'parts');
+  // Parts are found by a label whose value is the name: a label value has at most 63 characters.
+  if (target.name.length > LABEL_VALUE_MAX) {
+    throw new PackError(`the registry needs parts, which carry the ConfigMap name as a label value of at most ${LABEL_VALUE_MAX} characters: ${target.name} has ${target.name.length}`);
+  }
   // Base64 needs no JSON escaping, so a part's annotation bytes are its overhead plus the base64 length.
   const overhead = Math.max(
     clientSideAnnotationBytes(partObject(target, revision, limits.maxParts - 1, '')),

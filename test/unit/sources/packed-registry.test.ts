@@ -126,6 +126,22 @@ describe('packing a registry into ConfigMaps', () => {
     expect(() => packRegistry(document, revision, target, limits(3000, needed - 1))).to.throw(PackError, new RegExp(`needs ${needed} parts`));
   });
 
+  it('refuses parts for a name longer than a label value (63), and forms whose key would pass 253 characters', () => {
+    const document = bigDocument(300);
+    const revision = revisionOf(document);
+    const named = (name: string) => packRegistry(document, revision, { ...target, name }, limits(3000));
+    expect(named('r'.repeat(63)).form).to.equal('parts');
+    expect(() => named('r'.repeat(64))).to.throw(PackError, /label value of at most 63 characters: r{64} has 64/);
+    // Too long for plain, short enough gzipped: a long name is fine in the forms without parts.
+    const gzipOnly = Buffer.byteLength(document) - 1;
+    expect(packRegistry(document, revision, { ...target, name: 'r'.repeat(200) }, limits(gzipOnly)).form).to.equal('gzip');
+    const keyed = (key: string, annotationBytes: number) => packRegistry(document, revision, { ...target, key }, limits(annotationBytes));
+    expect(keyed('k'.repeat(245), 3000).form).to.equal('parts');
+    expect(() => keyed('k'.repeat(246), 3000)).to.throw(PackError, /parts form, whose key k{246}\.gz\.part is longer than the 253/);
+    expect(keyed('k'.repeat(250), gzipOnly).form).to.equal('gzip');
+    expect(() => keyed('k'.repeat(251), gzipOnly)).to.throw(PackError, /gzip form, whose key k{251}\.gz is longer/);
+  });
+
   it('selects for cleanup only the parts of this registry that the manifest leaves unused', () => {
     const document = bigDocument(300);
     const parts = packRegistry(document, revisionOf(document), target, limits(3000));
