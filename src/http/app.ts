@@ -89,11 +89,15 @@ function statusApp(deps: AppDeps, lane: DecisionLane): Koa {
   return routedApp(deps, routes, authzenRoutes(deps, lane), [CHECK_PATH], deps.diagnosticPort ? Object.keys(diagnostic) : []);
 }
 
-/** The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form (`http://host/v1/check`). */
+/**
+ * The path of a request target: origin-form (`/v1/check?x`) or, rarely, absolute-form
+ * (`http://host/v1/check`). A fragment (`#x`), which clients should not send, ends the path as a
+ * query does, as Koa's own parsing has it: both lanes then agree on the route.
+ */
 function pathOf(target: string): string {
   if (target.startsWith('/')) {
-    const query = target.indexOf('?');
-    return query === -1 ? target : target.slice(0, query);
+    const end = target.search(/[?#]/);
+    return end === -1 ? target : target.slice(0, end);
   }
   return URL.canParse(target) ? new URL(target).pathname : target;
 }

@@ -147,6 +147,15 @@ describe('HTTP hardening (issue 21)', function () {
     expect(data).to.include('"allow":true');
   });
 
+  it('decides a check whose request target carries a fragment, as Koa would route it (not a 405)', async () => {
+    const s = await socket();
+    const answer = received(s);
+    s.write(`POST /v1/check#x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: close\r\n\r\n${BODY}`);
+    const { data } = await answer;
+    expect(statusLines(data)).to.deep.equal(['HTTP/1.1 200']);
+    expect(data).to.include('"allow":true');
+  });
+
   it('refuses a body with a duplicate key, naming its path, on /v1/check and AuthZEN alike', async () => {
     // Last-wins would let a second "id" silently replace the first.
     const duplicated = '{"subject":{"id":"iam:agt-state-hub-bridge"},"action":"sign",' +
