@@ -1,5 +1,6 @@
 import { AuthenticationV1Api, Observable, ResponseContext, SelfDecodingBody } from '@kubernetes/client-node';
 import type { KubeConfig, ObservableMiddleware } from '@kubernetes/client-node';
+import { isPlainObject } from './core/json-shape.js';
 import { tokenDigest } from './http/auth.js';
 import type { CallerAuthenticator, Verdict } from './http/auth.js';
 import type { Logger } from './logger.js';
@@ -100,10 +101,6 @@ function describeFailure(error: unknown, token: string): string {
   if (typeof code === 'number') return `the API server answered ${code}`;
   if (name === 'AbortError' || name === 'TimeoutError') return 'no answer within the deadline';
   return `the API server could not be asked: ${String(message ?? error).split(token).join('[token]')}`;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Reads a TokenReview from the answer's bytes; every failure's message is fixed text, never a piece of the answer. */

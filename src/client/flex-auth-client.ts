@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isCertType, isExtensionList, isPlainCriticalOptions, sameList, sortedUnique } from '../core/certificate.js';
 import type { CertType, CriticalOptions } from '../core/certificate.js';
 import { parseDuration } from '../core/duration.js';
+import { isPlainObject } from '../core/json-shape.js';
 import { PRINCIPAL_PATTERN } from '../core/patterns.js';
 import type { CertificateGrant, Decision } from '../core/types.js';
 
@@ -95,10 +96,6 @@ export interface CallOptions {
 /** The first line of a token file that is not blank or a comment. */
 export function firstToken(text: string): string | undefined {
   return text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '' && !line.startsWith('#'));
-}
-
-function isRecord(value: unknown): value is Record<string, any> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -252,7 +249,7 @@ export class FlexAuthClient {
     const answer = await this.post('/v1/check', input, options);
     if (!('body' in answer)) return { allow: false, ...answer };
     const { status } = answer;
-    const decision = (isRecord(answer.body) ? answer.body : {}) as Partial<Decision> & { error?: { code?: string; message?: string } };
+    const decision = (isPlainObject(answer.body) ? answer.body : {}) as Partial<Decision> & { error?: { code?: string; message?: string } };
     if (status === 200 && decision.allow === true && decision.reason === 'allowed' &&
         typeof decision.decision_id === 'string' && isGrant(decision.grant, decision.decision_id)) {
       const wider = widerThanAsked(decision.grant, input.context);
@@ -270,7 +267,7 @@ export class FlexAuthClient {
       return { allow: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a well-formed decision' };
     }
     const reason = typeof decision.reason === 'string' ? decision.reason : 'http_error';
-    const message = (isRecord(decision.error) ? decision.error.message : undefined) ?? decision.message ?? `HTTP ${status}`;
+    const message = (isPlainObject(decision.error) ? decision.error.message : undefined) ?? decision.message ?? `HTTP ${status}`;
     return { allow: false, reason, status, message: `HTTP ${status}: ${message}` };
   }
 
@@ -283,8 +280,8 @@ export class FlexAuthClient {
     const answer = await this.post('/access/v1/evaluation', input, options);
     if (!('body' in answer)) return { decision: false, ...answer };
     const { status } = answer;
-    const body = (isRecord(answer.body) ? answer.body : {}) as { decision?: unknown; context?: unknown; error?: { message?: string } };
-    const context: Record<string, any> = isRecord(body.context) ? body.context : {};
+    const body = (isPlainObject(answer.body) ? answer.body : {}) as { decision?: unknown; context?: unknown; error?: { message?: string } };
+    const context: Record<string, any> = isPlainObject(body.context) ? body.context : {};
     if (status === 200 && typeof body.decision === 'boolean') {
       const reason = typeof context.reason === 'string' ? context.reason : body.decision ? 'allowed' : 'denied';
       if (body.decision) return { decision: true, reason, status: 200, context };
@@ -292,7 +289,7 @@ export class FlexAuthClient {
     }
     if (status === 200) return { decision: false, reason: 'bad_response', status: 200, message: 'HTTP 200 without a boolean decision' };
     const reason = typeof context.reason === 'string' ? context.reason : 'http_error';
-    const message = (isRecord(body.error) ? body.error.message : undefined) ?? context.reason_admin?.en ?? reason;
+    const message = (isPlainObject(body.error) ? body.error.message : undefined) ?? context.reason_admin?.en ?? reason;
     return { decision: false, reason, status, message: `HTTP ${status}: ${message}` };
   }
 
@@ -300,7 +297,7 @@ export class FlexAuthClient {
   async registry(): Promise<RegistryInfo> {
     const answer = await this.exchange(`${this.baseUrl}/v1/registry`, {});
     if (!('body' in answer)) return { ok: false, detail: answer.message };
-    const body = (isRecord(answer.body) ? answer.body : {}) as { revision?: unknown; source?: unknown };
+    const body = (isPlainObject(answer.body) ? answer.body : {}) as { revision?: unknown; source?: unknown };
     if (answer.status === 200 && typeof body.revision === 'string' && typeof body.source === 'string') {
       return { ok: true, revision: body.revision, source: body.source };
     }
