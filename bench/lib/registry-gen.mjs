@@ -9,8 +9,9 @@
  * - humans (`iam:<name>`), one per 20 actors, in squads; squads nest in teams and teams in
  *   departments (`dept > team > squad > human`: 3 levels of groups), with some humans directly
  *   in a team or a department;
- * - about 2 % of agents and 3 % of automations disabled; a mix of TTL profiles and of explicit
- *   and defaulted `actions` / `min`.
+ * - about 2 % of agents and 3 % of automations disabled (agent 1 always, automation 0 never, so
+ *   that every size has a disabled agent and an automation signed for through a group); a mix of
+ *   TTL profiles and of explicit and defaulted `actions` / `min`.
  *
  * Every actor's and human's number is written at one width at every size (`agt-...-0003` in a
  * 10-actor registry as in a 100,000-actor one), so that a check's request and log line are as
@@ -20,7 +21,7 @@
  * document that keeps every actor in `keep` unchanged (the reload benchmark swaps to it).
  */
 
-export const GENERATOR_VERSION = 4;
+export const GENERATOR_VERSION = 5;
 
 /** Base-36 digits of actor numbers (up to 1,679,616 actors) and of human numbers (46,656). */
 const ACTOR_DIGITS = 4;
@@ -130,7 +131,8 @@ export function generateRegistry(actors, { seed = 1, variant = 0, keep = new Set
     const base = `atm-${word2(random)}-${numbered(i, ACTOR_DIGITS)}`;
     const name = named(base);
     const role = pick(random, ROLES);
-    const disabled = random() < 0.03;
+    // Automation 0 is never disabled, so even the smallest registry has one that groups sign for.
+    const disabled = random() < 0.03 && i !== 0;
     list.push({
       name, type: 'automation', ...actionsOf(), principals: [name, role], ttl: { ...pick(random, AUTOMATION_TTLS) },
       allowed_subjects: self(name), ...(disabled ? { disabled: true } : {}),
