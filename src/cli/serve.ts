@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../logger.js';
-import { startService } from '../main.js';
 import type { RegistryLocation, ServiceConfig, TokenReviewConfig } from '../main.js';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from './io.js';
@@ -201,6 +200,8 @@ function serveConfig(args: string[], env: NodeJS.ProcessEnv = process.env): Serv
 export async function serve(args: string[]): Promise<number> {
   const config = serveConfig(args);
   const logger = createLogger();
+  // Loaded here rather than with the usage, which `flex-auth --help` reads for every command.
+  const { startService } = await import('../main.js');
   const service = await startService(config, { logger, shutdownGraceMs: SHUTDOWN_GRACE_MS });
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {

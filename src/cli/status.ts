@@ -1,9 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { parseDuration } from '../core/duration.js';
-import { loadKubeConfig } from '../sources/configmap.js';
-import { replicaStates, statusOf } from '../sources/events.js';
 import type { ReplicaState } from '../sources/events.js';
 import { REVISION_ANNOTATION } from '../sources/packed-registry.js';
 import { EXIT, UsageError } from './io.js';
@@ -33,7 +31,16 @@ interface Verdict {
   readonly summary: string;
 }
 
+/**
+ * The Kubernetes client is loaded when the command runs, not with its usage: `flex-auth --help`
+ * loads every command to list them, and should not take the client's half a second.
+ */
+const kubernetes = () => import('@kubernetes/client-node');
+const kubeConfig = () => import('../sources/configmap.js');
+const eventReader = () => import('../sources/events.js');
+
 async function readRollout(api: CoreV1Api, namespace: string, name: string): Promise<Rollout> {
+  const { replicaStates, statusOf } = await eventReader();
   let current: string | undefined;
   try {
     const configMap = await api.readNamespacedConfigMap({ name, namespace });
@@ -108,9 +115,10 @@ export async function status(args: string[]): Promise<number> {
     if (!parsed.ok || parsed.seconds > 3600) throw new UsageError(`--wait must be a duration up to 1h, such as 90s or 5m (got ${values.wait})`);
     waitMs = parsed.seconds * 1000;
   }
+  const [{ CoreV1Api: Api }, { loadKubeConfig }] = await Promise.all([kubernetes(), kubeConfig()]);
   let api: CoreV1Api;
   try {
-    api = loadKubeConfig().makeApiClient(CoreV1Api);
+    api = loadKubeConfig().makeApiClient(Api);
   } catch (error) {
     // No cluster to ask is a rollout not shown to be done: 1, as the contract says, not a usage error.
     process.stderr.write(`flex-auth status: ${(error as Error).message}\n`);
