@@ -91,7 +91,10 @@ if (flags['flex-root']) {
   FLEX_ROOT = path.resolve(flags['flex-root']);
   CLI = path.join(FLEX_ROOT, 'dist', 'src', 'cli', 'index.js');
 }
-const isDefaultRun = Object.entries(DEFAULTS).every(([k, v]) => flags[k] === v);
+// Only a run of this checkout's build with every default replaces results/latest.*: another
+// build, a base beside it, or windows checked by wrk's Lua hook measure something else.
+const isDefaultRun = Object.entries(DEFAULTS).every(([k, v]) => flags[k] === v)
+  && !flags['check-windows'] && !flags['flex-root'] && !flags['base-root'];
 
 const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
@@ -128,7 +131,7 @@ if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 const { cpuBusy, cpuCount, cpuMicros, cpuTimes, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
-const { median, min, max, rotate } = await import('./lib/stats.mjs');
+const { median, schedule } = await import('./lib/stats.mjs');
 const { writeReport, evaluateGoals } = await import('./lib/report.mjs');
 const { summarize: summarizeProfile, formatSummary } = await import('./profile-summary.mjs');
 
@@ -352,17 +355,16 @@ async function phaseChecks(dataBySize) {
     save();
     const rounds = num('rounds');
     for (let round = 0; round < rounds; round += 1) {
-      for (const [si, size] of rotate(sizes, round).entries()) {
-        for (const target of rotate(targets, round + si)) {
-          const server = servers.get(key(target, size));
-          const mix = mixFor(target, dataBySize.get(size));
-          if (num('warmup') > 0) await measure(server, mix, num('warmup'));
-          const r = await measure(server, mix, num('duration'));
-          delete r.buckets;
-          results.checks.runs.push({ round: round + 1, size, target, ...r });
-          log(`round ${round + 1}/${rounds} n=${size} ${target}: ${fmtRun(r)}`);
-          save();
-        }
+      for (const { size, target } of schedule(sizes, targets, round)) {
+        const server = servers.get(key(target, size));
+        const mix = mixFor(target, dataBySize.get(size));
+        // A warm-up's failed answers count too: they are answers the target got wrong.
+        const warmupFailed = num('warmup') > 0 ? (await measure(server, mix, num('warmup'))).failed : 0;
+        const r = await measure(server, mix, num('duration'));
+        delete r.buckets;
+        results.checks.runs.push({ round: round + 1, size, target, ...r, warmup_failed: warmupFailed });
+        log(`round ${round + 1}/${rounds} n=${size} ${target}: ${fmtRun(r)}${warmupFailed ? `; ${warmupFailed} wrong/failed in its warm-up` : ''}`);
+        save();
       }
     }
     for (const server of servers.values()) server.entry.after_runs = memory(server.pid);

@@ -25,6 +25,16 @@ export function rotate(list, by) {
   return [...list.slice(k), ...list.slice(0, k)];
 }
 
+/**
+ * The (size, target) pairs of one round, in the order they run. Sizes rotate each round, and
+ * each size's targets rotate each round too, by the round plus the size's own index, so no size
+ * keeps one target order for the whole run (rotating by the size's place in the round instead
+ * cancels out when there are as many targets as sizes).
+ */
+export function schedule(sizes, targets, round) {
+  return rotate(sizes, round).flatMap((size) => rotate(targets, round + sizes.indexOf(size)).map((target) => ({ size, target })));
+}
+
 export function fmt(value, digits = 0) {
   if (value === null || value === undefined || Number.isNaN(value)) return 'n/a';
   return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

@@ -32,7 +32,8 @@ export function runWrk(o) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only then has all of wrk's output been read.
+    child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
       if (code !== 0 || !line) {
         reject(new Error(`wrk failed (exit ${code}): ${err || out}`));

@@ -1,0 +1,111 @@
+// The benchmark's own arithmetic: the order rounds run in and how the report judges the goals.
+// bench/ is plain JavaScript outside the build, so it is imported from the checkout.
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+import { PACKAGE_ROOT } from '../helpers/paths.js';
+
+const benchModule = (file: string) => import(pathToFileURL(path.join(PACKAGE_ROOT, 'bench', 'lib', file)).href);
+
+interface Run { round: number; size: number; target: string; rps: number; cpu: number | null; failed?: number; warmupFailed?: number }
+
+/** A results document with only what the report reads, one window per run given. */
+function resultsOf(runs: Run[], extra: Record<string, unknown> = {}) {
+  return {
+    settings: { sizes: [...new Set(runs.map((r) => r.size))] },
+    checks: {
+      runs: runs.map((r) => ({
+        round: r.round, size: r.size, target: r.target, rps: r.rps, requests: r.rps * 5,
+        latency_us: { p50: 1000, p99: 2000 }, server_cpu_us_per_req: r.cpu, server_cpu_share: 0.9, client_cpu_busy: 0.5,
+        checked: 0, mismatches: 0, reason_mismatches: 0, unmatched: 0, failed: r.failed ?? 0, warmup_failed: r.warmupFailed ?? 0,
+      })),
+      sweeps: [],
+      servers: [],
+    },
+    scale: [],
+    ...extra,
+  };
+}
+
+const goalNamed = (goals: Array<{ goal: string }>, part: string) => {
+  const found = goals.filter((g) => g.goal.includes(part));
+  expect(found, `one goal named like "${part}"`).to.have.length(1);
+  return found[0] as { goal: string; value: number; met: boolean | null; digits: number; detail: string };
+};
+
+describe('benchmark report', () => {
+  it('rotates every size\'s target order from round to round, each pair once a round', async () => {
+    const { schedule } = await benchModule('stats.mjs');
+    const sizes = [10, 1000, 100000];
+    const targets = ['flex-auth', 'node-http', 'koa'];
+    const rounds = [0, 1, 2, 3].map((round) => schedule(sizes, targets, round) as Array<{ size: number; target: string }>);
+    for (const order of rounds) {
+      expect(order.map((p) => `${p.size}|${p.target}`).sort()).to.deep.equal(sizes.flatMap((s) => targets.map((t) => `${s}|${t}`)).sort());
+    }
+    for (const size of sizes) {
+      const orders = rounds.map((order) => order.filter((p) => p.size === size).map((p) => p.target).join(','));
+      for (let r = 1; r < orders.length; r += 1) expect(orders[r], `size ${size}, round ${r + 1} against round ${r}`).to.not.equal(orders[r - 1]);
+      // Over as many rounds as targets, each target runs first once.
+      expect(new Set(rounds.slice(0, 3).map((order) => order.find((p) => p.size === size)?.target))).to.have.property('size', 3);
+    }
+  });
+
+  it('pairs only rounds where both figures exist', async () => {
+    const { ratios } = await benchModule('report.mjs');
+    const results = resultsOf([
+      { round: 1, size: 10, target: 'flex-auth', rps: 100, cpu: 30 }, { round: 1, size: 10, target: 'node-http', rps: 200, cpu: 20 },
+      { round: 2, size: 10, target: 'flex-auth', rps: 100, cpu: null }, { round: 2, size: 10, target: 'node-http', rps: 200, cpu: 20 },
+      { round: 3, size: 10, target: 'flex-auth', rps: 100, cpu: 36 }, { round: 3, size: 10, target: 'node-http', rps: 200, cpu: 20 },
+    ]);
+    const [row] = ratios(results);
+    // Rounds 1 and 3 only: 1.5 and 1.8. A null read as 0 would make the median 1.5.
+    expect(row.cpu_vs_node_http_paired).to.be.closeTo(1.65, 1e-9);
+  });
+
+  it('shows a ratio with the digits its verdict needs', async () => {
+    const { evaluateGoals, renderMarkdown } = await benchModule('report.mjs');
+    const results = resultsOf([
+      { round: 1, size: 10, target: 'flex-auth', rps: 10000, cpu: 30 },
+      { round: 1, size: 100000, target: 'flex-auth', rps: 8996, cpu: 33 },
+    ]);
+    const flat = goalNamed(evaluateGoals(results), 'at 100,000 actors / at 10');
+    expect(flat.met).to.equal(false);
+    expect(flat.digits).to.equal(4);
+    expect(renderMarkdown({ ...results, machine: machine(), git: {}, started_at: '', goals: [flat], settings: { ...results.settings, targets: [] } })).to.include('| 0.8996 | >= 0.9 | **missed**');
+  });
+
+  it('counts wrong answers in warm-ups and leaves Cerbos unjudged', async () => {
+    const { evaluateGoals } = await benchModule('report.mjs');
+    const goals = evaluateGoals(resultsOf([
+      { round: 1, size: 10, target: 'flex-auth', rps: 10000, cpu: 30, warmupFailed: 2 },
+      { round: 1, size: 10, target: 'cerbos', rps: 900, cpu: 400 },
+    ]));
+    const every = goalNamed(goals, 'every answer the expected one');
+    expect(every.value).to.equal(2);
+    expect(every.met).to.equal(false);
+    expect(goalNamed(goals, 'throughput / Cerbos').met).to.equal(null);
+  });
+
+  it('misses the reload goal when a swap never logged a reload, or the sweep before it was wrong', async () => {
+    const { evaluateGoals } = await benchModule('report.mjs');
+    const swap = (to: string, logged: number | null) => ({ to, dip_ms: 0, reload_logged_after_ms: logged, below_threshold_ms: 0, longest_below_ms: 0, noise_below_threshold_before_ms: 0 });
+    const reload = (swaps: unknown[], sweepWrong: number) => ({
+      size: 10000, failed: 0, errors: {}, swaps, sweep: { mismatches: sweepWrong, reason_mismatches: 0, non200: 0 },
+    });
+    const ok = evaluateGoals(resultsOf([], { reload: reload([swap('B', 40), swap('A', 38)], 0) }));
+    expect(goalNamed(ok, 'the dip').met).to.equal(true);
+    expect(goalNamed(ok, 'reload under load: failed or wrong').met).to.equal(true);
+
+    const unlogged = goalNamed(evaluateGoals(resultsOf([], { reload: reload([swap('B', 40), swap('A', null)], 0) })), 'the dip');
+    expect(unlogged.met).to.equal(false);
+    expect(unlogged.detail).to.include('never logged as loaded: to A');
+
+    const wrong = goalNamed(evaluateGoals(resultsOf([], { reload: reload([swap('B', 40), swap('A', 38)], 3) })), 'reload under load: failed or wrong');
+    expect(wrong.value).to.equal(3);
+    expect(wrong.met).to.equal(false);
+  });
+});
+
+function machine() {
+  return { cpu_model: 'test', cpus: 2, memory_gib: 1, os: 'test', kernel: 'test', node: 'test', wrk: 'test', cerbos: null, pinned: true, server_cpu: 0, client_cpu: 1, loadavg_at_start: [0, 0, 0] };
+}
