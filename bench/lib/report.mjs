@@ -141,8 +141,13 @@ export function evaluateGoals(results) {
     const reloadWrong = results.reload.failed + (sweep ? sweep.mismatches + sweep.reason_mismatches + sweep.non200 : 0);
     goals.push(goal('reload under load: failed or wrong answers (the window and the sweep before it)', reloadWrong, '0', reloadWrong === 0, `window ${results.reload.failed}, sweep ${sweep ? sweep.mismatches + sweep.reason_mismatches + sweep.non200 : 'n/a'}; errors ${JSON.stringify(results.reload.errors)}`, 0));
   }
-  const wrong = results.checks.runs.reduce((s, r) => s + r.failed + (r.warmup_failed ?? 0), 0) + results.checks.sweeps.reduce((s, r) => s + r.mismatches + r.reason_mismatches + r.non200, 0);
-  if (results.checks.runs.length) goals.push(goal('every answer the expected one (all targets, sweeps and windows)', wrong, '0', wrong === 0, '', 0));
+  const profiled = [results.profile, results.profile_base].filter(Boolean);
+  const wrong = results.checks.runs.reduce((s, r) => s + r.failed + (r.warmup_failed ?? 0), 0)
+    + results.checks.sweeps.reduce((s, r) => s + r.mismatches + r.reason_mismatches + r.non200, 0)
+    + profiled.reduce((s, p) => s + p.run.failed, 0);
+  if (results.checks.runs.length || profiled.length) {
+    goals.push(goal('every answer the expected one (all targets, sweeps, windows and profiling)', wrong, '0', wrong === 0, profiled.length ? `while profiling: ${profiled.map((p) => p.run.failed).join(' / ')}` : '', 0));
+  }
   return goals;
 }
 

@@ -86,6 +86,13 @@ describe('benchmark report', () => {
     expect(goalNamed(goals, 'throughput / Cerbos').met).to.equal(null);
   });
 
+  it('counts wrong answers while profiling', async () => {
+    const { evaluateGoals } = await benchModule('report.mjs');
+    const every = goalNamed(evaluateGoals(resultsOf([], { profile: { run: { failed: 3 } } })), 'every answer the expected one');
+    expect(every.value).to.equal(3);
+    expect(every.met).to.equal(false);
+  });
+
   it('misses the reload goal when a swap never logged a reload, or the sweep before it was wrong', async () => {
     const { evaluateGoals } = await benchModule('report.mjs');
     const swap = (to: string, logged: number | null) => ({ to, dip_ms: 0, reload_logged_after_ms: logged, below_threshold_ms: 0, longest_below_ms: 0, noise_below_threshold_before_ms: 0 });
