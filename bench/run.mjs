@@ -131,6 +131,7 @@ if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 const { cpuBusy, cpuCount, cpuMicros, cpuTimes, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
+const { model, oracle } = await import('./lib/mix.mjs');
 const { median, schedule } = await import('./lib/stats.mjs');
 const { writeReport, evaluateGoals } = await import('./lib/report.mjs');
 const { summarize: summarizeProfile, formatSummary } = await import('./profile-summary.mjs');
@@ -214,8 +215,18 @@ function save() {
 function mixFor(target, data) {
   return target === 'cerbos'
     ? { tsv: data.cerbosTsv, mode: 'cerbos', reasons: false }
-    : { tsv: data.flexTsv, mode: 'flex', reasons: true };
+    : { tsv: data.flexTsv, mode: 'flex', reasons: true, registryFile: data.registryFile };
 }
+
+// The sweeps read each allow's grant against the oracle's, so they need the registry's model.
+const models = new Map();
+function modelOf(registryFile) {
+  if (!models.has(registryFile)) models.set(registryFile, model(JSON.parse(readFileSync(registryFile, 'utf8'))));
+  return models.get(registryFile);
+}
+
+const sameGrant = (got, want) => got?.ttl_seconds === want.ttl_seconds
+  && Array.isArray(got.principals) && got.principals.join('\n') === want.principals.join('\n');
 
 async function startTarget(target, data, extra = {}) {
   const port = await freePort();
@@ -268,7 +279,8 @@ async function stopTarget(server, graceMs) {
 /** Every request of the mix once (16 at a time): the answers must be the expected ones. */
 async function sweep(server, mix) {
   const lines = readFileSync(mix.tsv, 'utf8').split('\n').filter(Boolean);
-  const out = { checked: 0, mismatches: 0, reason_mismatches: 0, non200: 0, examples: [] };
+  const out = { checked: 0, mismatches: 0, reason_mismatches: 0, grant_mismatches: 0, non200: 0, examples: [] };
+  const m = mix.registryFile ? modelOf(mix.registryFile) : null;
   let next = 0;
   const worker = async () => {
     while (next < lines.length) {
@@ -297,6 +309,12 @@ async function sweep(server, mix) {
       } else if (mix.reasons && JSON.parse(text).reason !== reason) {
         out.reason_mismatches += 1;
         if (out.examples.length < 3) out.examples.push({ i, expected: reason, text: text.slice(0, 200) });
+      } else if (m && allow === '1') {
+        const want = oracle(m, JSON.parse(body)).grant;
+        if (!sameGrant(JSON.parse(text).grant, want)) {
+          out.grant_mismatches += 1;
+          if (out.examples.length < 3) out.examples.push({ i, expected: want, text: text.slice(0, 300) });
+        }
       }
     }
   };
@@ -349,7 +367,7 @@ async function phaseChecks(dataBySize) {
         const server = servers.get(key(target, size));
         const s = await sweep(server, mixFor(target, dataBySize.get(size)));
         results.checks.sweeps.push({ target, size, ...s });
-        log(`sweep ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.non200} non-200`);
+        log(`sweep ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.grant_mismatches} wrong grant, ${s.non200} non-200`);
       }
     }
     save();
@@ -373,7 +391,7 @@ async function phaseChecks(dataBySize) {
       for (const target of targets) {
         const s = await sweep(servers.get(key(target, size)), mixFor(target, dataBySize.get(size)));
         results.checks.sweeps.push({ target, size, after_rounds: true, ...s });
-        log(`sweep after the rounds ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.non200} non-200`);
+        log(`sweep after the rounds ${target} n=${size}: ${s.checked} answers, ${s.mismatches} wrong allow/deny, ${s.reason_mismatches} wrong reason, ${s.grant_mismatches} wrong grant, ${s.non200} non-200`);
       }
     }
   } finally {
@@ -471,13 +489,13 @@ async function phaseReload() {
   copyFileSync(data.registryA, registryFile);
   const stdoutFile = path.join(dir, 'serve.stdout.log');
   const server = await startTarget('flex-auth', { size, registryFile }, { registryFile, stdoutFile });
-  const mix = { tsv: data.flexTsv, mode: 'flex', reasons: true };
+  const mix = { tsv: data.flexTsv, mode: 'flex', reasons: true, registryFile: data.registryA };
   const bucketMs = 100;
   const windowS = num('reload-window');
   const swaps = [];
   try {
     const s = await sweep(server, mix);
-    if (s.mismatches || s.non200 || s.reason_mismatches) log(`WARNING reload sweep: ${JSON.stringify(s)}`);
+    if (s.mismatches || s.non200 || s.reason_mismatches || s.grant_mismatches) log(`WARNING reload sweep: ${JSON.stringify(s)}`);
     await measure(server, mix, Math.max(2, num('warmup')));
     const swapDelays = [windowS * 1000 * 0.3, windowS * 1000 * 0.65];
     const texts = [readFileSync(data.registryB), readFileSync(data.registryA)];

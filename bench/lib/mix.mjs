@@ -79,7 +79,7 @@ export function model(doc) {
   return { actors, groups, humans, membersOf };
 }
 
-/** The contract's decision, reasons in the contract's order. */
+/** The contract's decision, reasons in the contract's order, and an allow's grant. */
 export function oracle(m, req) {
   const deny = (reason) => ({ allow: false, reason });
   if ((req.resource.type ?? 'ssh_actor') !== 'ssh_actor') return deny('unsupported_resource_type');
@@ -92,7 +92,7 @@ export function oracle(m, req) {
   if (principals.length === 0 || !principals.every((p) => actor.principalSet.has(p))) return deny('principal_not_allowed');
   const ttl = req.context?.ttl === undefined ? actor.ttl.default : seconds(req.context.ttl);
   if (ttl > actor.ttl.max || ttl < actor.ttl.min) return deny('ttl_out_of_bounds');
-  return { allow: true, reason: 'allowed' };
+  return { allow: true, reason: 'allowed', grant: { ttl_seconds: ttl, principals } };
 }
 
 const TTL_CHOICES = ['1m', '5m', '10m', '15m', '30m', '45m', '1h', '90m', '1h30m', '2h', '4h', '8h', 900, 3600, 7200];

@@ -7,6 +7,9 @@ const TARGET_LABEL = {
   'node-http': 'bare node:http (JSON parse + map lookups)', koa: 'bare Koa (JSON parse + map lookups)', cerbos: 'Cerbos 0.55',
 };
 
+/** A sweep's answers that were not the expected ones: status, allow/deny, reason or grant. */
+const sweepWrong = (s) => s.mismatches + s.reason_mismatches + (s.grant_mismatches ?? 0) + s.non200;
+
 /** The goals of issue 23, as ratios within one run. */
 export const GOALS = { cpuVsNodeHttp: 1.5, throughputVsNodeHttp: 0.65, p99VsKoa: 1.2, flat: 0.9 };
 
@@ -32,7 +35,7 @@ export function aggregate(results) {
     cell.failed = rs.reduce((s, r) => s + r.failed + (r.warmup_failed ?? 0), 0);
     cell.requests = rs.reduce((s, r) => s + r.requests, 0);
     const sweeps = results.checks.sweeps.filter((s) => s.size === cell.size && s.target === cell.target);
-    cell.sweep_wrong = sweeps.length ? sweeps.reduce((n, s) => n + s.mismatches + s.reason_mismatches + s.non200, 0) : null;
+    cell.sweep_wrong = sweeps.length ? sweeps.reduce((n, s) => n + sweepWrong(s), 0) : null;
     cell.sweep_checked = sweeps.reduce((n, s) => n + s.checked, 0);
     const server = results.checks.servers.find((s) => s.target === cell.target && (s.size === cell.size || s.size === null));
     cell.rss_after_load = server?.after_load?.rss_mib ?? null;
@@ -138,12 +141,12 @@ export function evaluateGoals(results) {
     ].join('; ');
     goals.push(goal(`reload of ${fmt(results.reload.size)} actors under load: the dip, consecutive time below 80 % of pre-swap throughput around the reload (worst swap, ms)`, worst, '<= 1000', worst <= 1000 && unlogged.length === 0, detail, 0));
     const sweep = results.reload.sweep;
-    const reloadWrong = results.reload.failed + (sweep ? sweep.mismatches + sweep.reason_mismatches + sweep.non200 : 0);
-    goals.push(goal('reload under load: failed or wrong answers (the window and the sweep before it)', reloadWrong, '0', reloadWrong === 0, `window ${results.reload.failed}, sweep ${sweep ? sweep.mismatches + sweep.reason_mismatches + sweep.non200 : 'n/a'}; errors ${JSON.stringify(results.reload.errors)}`, 0));
+    const reloadWrong = results.reload.failed + (sweep ? sweepWrong(sweep) : 0);
+    goals.push(goal('reload under load: failed or wrong answers (the window and the sweep before it)', reloadWrong, '0', reloadWrong === 0, `window ${results.reload.failed}, sweep ${sweep ? sweepWrong(sweep) : 'n/a'}; errors ${JSON.stringify(results.reload.errors)}`, 0));
   }
   const profiled = [results.profile, results.profile_base].filter(Boolean);
   const wrong = results.checks.runs.reduce((s, r) => s + r.failed + (r.warmup_failed ?? 0), 0)
-    + results.checks.sweeps.reduce((s, r) => s + r.mismatches + r.reason_mismatches + r.non200, 0)
+    + results.checks.sweeps.reduce((s, r) => s + sweepWrong(r), 0)
     + profiled.reduce((s, p) => s + p.run.failed, 0);
   if (results.checks.runs.length || profiled.length) {
     goals.push(goal('every answer the expected one (all targets, sweeps, windows and profiling)', wrong, '0', wrong === 0, profiled.length ? `while profiling: ${profiled.map((p) => p.run.failed).join(' / ')}` : '', 0));
@@ -175,7 +178,7 @@ export function renderMarkdown(results) {
     + `flex-auth's stdout (the decision log): ${s.flex_stdout ?? '/dev/null'}. CPU per request: the server process's utime + stime (/proc/PID/stat) over the window / answers. `
     + 'Mix: 4,200 distinct checks, 70 % allows (own name, iam: subject, group members through nested groups) and 30 % denies, 180 for each of the 7 deny reasons; '
     + (results.checks.runs.some((r) => r.answers_checked === false)
-      ? 'every answer of the mix checked against its expected allow/deny (and reason, for flex-auth and the floors) in a sweep before and after the rounds; in the windows, wrk counts socket errors, timeouts and statuses >= 400 (no Lua response hook, which would make wrk the bottleneck). '
+      ? 'every answer of the mix checked against its expected allow/deny (and, for flex-auth and the floors, its reason and an allow\'s TTL and principals) in a sweep before and after the rounds; in the windows, wrk counts socket errors, timeouts and statuses >= 400 (no Lua response hook, which would make wrk the bottleneck). '
       : 'every answer in every window checked against its expected allow/deny (and reason, for flex-auth and the floors). ')
     + `Cerbos log level ${s.cerbos_log_level}, audit and telemetry off.`);
   L.push('');

@@ -86,6 +86,13 @@ describe('benchmark report', () => {
     expect(goalNamed(goals, 'throughput / Cerbos').met).to.equal(null);
   });
 
+  it('counts a sweep\'s wrong grants', async () => {
+    const { evaluateGoals } = await benchModule('report.mjs');
+    const results = resultsOf([{ round: 1, size: 10, target: 'flex-auth', rps: 10000, cpu: 30 }]);
+    results.checks.sweeps = [{ target: 'flex-auth', size: 10, checked: 4200, mismatches: 0, reason_mismatches: 0, grant_mismatches: 1, non200: 0 }] as never;
+    expect(goalNamed(evaluateGoals(results), 'every answer the expected one').value).to.equal(1);
+  });
+
   it('counts wrong answers while profiling', async () => {
     const { evaluateGoals } = await benchModule('report.mjs');
     const every = goalNamed(evaluateGoals(resultsOf([], { profile: { run: { failed: 3 } } })), 'every answer the expected one');
