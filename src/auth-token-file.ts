@@ -33,9 +33,9 @@ export async function followTokenFile(file: string, logger: Logger, { withTokenR
     }
   };
   const watcher = new FileWatcher(file, {
-    onText: (text) => {
+    onBytes: (bytes) => {
       try {
-        tokens = BearerTokens.parse(text);
+        tokens = BearerTokens.parse(bytes.toString('utf8'));
       } catch (error) {
         return report((error as Error).message);
       }

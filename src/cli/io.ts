@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { readFailure } from '../sources/read-failure.js';
 
 export { readFailure };
@@ -13,12 +13,21 @@ export class UsageError extends Error {}
 /** A problem with what the command was given (a missing or invalid file): exit 2 with this message. */
 export class InputError extends Error {}
 
-/** Reads a file, or standard input for `-`. */
+/**
+ * Reads a file, or standard input for `-`, as UTF-8 text. Bytes that are not UTF-8 are refused
+ * rather than replaced, as the service refuses them, so a file the CLI accepts is one it serves.
+ */
 export async function readInput(path: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return path === '-' ? await text(process.stdin) : await readFile(path, 'utf8');
+    bytes = path === '-' ? await buffer(process.stdin) : await readFile(path);
   } catch (error) {
     throw new InputError(`cannot read ${path}: ${readFailure(error)}`);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new InputError(`${path === '-' ? 'standard input' : path} is not valid UTF-8`);
   }
 }
 

@@ -8,10 +8,13 @@ import { validateRegistryText } from './load.js';
 import type { ValidDocument } from './load.js';
 import { groupGraphOfDocument } from './references.js';
 
-/** The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8. */
+/**
+ * The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8.
+ * A leading byte order mark is kept, so strict JSON refuses it here as it does in text.
+ */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new RegistryValidationError([{ path: ROOT_PATH, message: 'not valid UTF-8' }]);
   }

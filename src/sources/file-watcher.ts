@@ -15,8 +15,12 @@ export interface FileWatcherOptions {
 }
 
 export interface FileHandlers {
-  /** Every successful read, changed or not: the caller decides what is new. */
-  readonly onText: (text: string) => void;
+  /**
+   * Every successful read, changed or not: the caller decides what is new. The file's bytes,
+   * undecoded, so that a large one can go to a worker thread without being decoded or copied
+   * on the event loop.
+   */
+  readonly onBytes: (bytes: Buffer) => void;
   /** A read that failed; a failure that lasts is reported once, not once per re-read. */
   readonly onError: (message: string) => void;
 }
@@ -115,9 +119,9 @@ export class FileWatcher {
   }
 
   private async readOnce(): Promise<void> {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = await readFile(this.file, 'utf8');
+      bytes = await readFile(this.file);
     } catch (error) {
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       const message = `cannot read ${this.file}: ${reason}`;
@@ -128,6 +132,6 @@ export class FileWatcher {
     this.lastError = undefined;
     const target = await realpath(this.file).catch(() => this.file);
     if (path.dirname(target) === path.dirname(this.file)) this.names.add(path.basename(target));
-    this.handlers.onText(text);
+    this.handlers.onBytes(bytes);
   }
 }

@@ -17,7 +17,7 @@ export class FileSource implements RegistrySource {
 
   constructor(file: string, store: RegistryStore, options: FileSourceOptions) {
     this.info = describeSource({ kind: 'file', path: file });
-    this.watcher = new FileWatcher(file, { onText: (text) => void store.applyAsync(text), onError: (message) => store.fail(message) }, options);
+    this.watcher = new FileWatcher(file, { onBytes: (bytes) => void store.applyAsync(bytes), onError: (message) => store.fail(message) }, options);
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { makeTempDir, removeDir } from '../helpers/files.js';
 import { runCli, startServer, stopAll } from '../helpers/flex-auth.js';
@@ -70,6 +70,24 @@ describe('cli messages', function () {
       expect(result.code).to.equal(1);
       expect(result.stdout).to.include(`cannot read ${REQUESTS_DIR}: is a directory, not a file`);
       expect(result.stdout + result.stderr).not.to.match(/EISDIR/);
+    });
+
+    it('bytes that are not UTF-8: refused, as the service refuses them, not read with replacements', async () => {
+      const dir = await makeTempDir('flex-auth-not-utf8-');
+      try {
+        const file = path.join(dir, 'registry.json');
+        const bytes = readFileSync(PRODUCTION_REGISTRY);
+        bytes[bytes.indexOf('"')] = 0xff;
+        writeFileSync(file, bytes);
+        const check = await runCli(['check', '--registry', file, path.join(REQUESTS_DIR, 'allow-iam-subject.json')]);
+        expect(check.code).to.equal(2);
+        expect(check.stderr).to.include(`${file} is not valid UTF-8`);
+        const validate = await runCli(['validate', file]);
+        expect(validate.code).to.equal(1);
+        expect(validate.stdout).to.include(`${file} is not valid UTF-8`);
+      } finally {
+        await removeDir(dir);
+      }
     });
 
     it('diff: exit 1, as for an invalid document (contract section 10 names no other)', async () => {

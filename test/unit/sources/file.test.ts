@@ -114,6 +114,36 @@ describe('the file source', () => {
     }
   });
 
+  // Small documents load at once, large ones in a worker; both get the file's bytes undecoded.
+  for (const [label, offThreadBytes] of [['loaded at once', undefined], ['loaded in a worker', 1]] as const) {
+    it(`refuses bytes that are not UTF-8, or a byte order mark, and keeps the registry (${label})`, async () => {
+      const file = path.join(dir, 'registry.json');
+      await writeFile(file, docA);
+      const store = new RegistryStore(describeSource({ kind: 'file', path: file }), { offThreadBytes });
+      source = new FileSource(file, store, { logger: silent, debounceMs: 10, pollIntervalMs: 0 });
+      const loaded = nextReload(store);
+      await source.start();
+      expect((await loaded).result).to.equal('success');
+      expect(store.current()?.actor('agt-a')).not.to.equal(undefined);
+
+      // agt-b's name with one byte that is not UTF-8: replaced by U+FFFD it would be refused
+      // for another reason (its pattern), so the message shows where it was refused.
+      const notUtf8 = Buffer.from(docB.replace('agt-b', 'agt-b\u0000'), 'utf8');
+      notUtf8[notUtf8.indexOf(0)] = 0xff;
+      let failed = nextReload(store);
+      await writeFile(file, notUtf8);
+      expect((await failed).result).to.equal('failure');
+      expect(store.status().last_error?.details).to.deep.equal([{ path: '(root)', message: 'not valid UTF-8' }]);
+
+      failed = nextReload(store);
+      await writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(docB)]));
+      expect((await failed).result).to.equal('failure');
+      expect(store.status().last_error?.details?.[0]?.message).to.match(/^not valid JSON/);
+      expect(store.current()?.actor('agt-a')).not.to.equal(undefined);
+      expect(store.current()?.actor('agt-b')).to.equal(undefined);
+    });
+  }
+
   it('keeps the registry when the file is deleted, and records that once', async () => {
     const file = path.join(dir, 'registry.json');
     await writeFile(file, docA);
