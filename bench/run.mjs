@@ -6,8 +6,9 @@
  * Phases (--phases, default checks,scale,profile; `all` adds reload and overhead):
  *   checks    POST /v1/check throughput, latency and server CPU per request at 32 connections,
  *             for every target at every registry size, all servers up at once, in interleaved
- *             rounds in rotated order; every answer of the mix checked against its expected
- *             allow/deny (and reason, where the target gives one) in a sweep before and after
+ *             rounds in a balanced order (sizes rotate; each target runs after each other one
+ *             equally often); every answer of the mix checked against its expected allow/deny
+ *             (and reason and an allow's grant, where the target gives them) in a sweep before and after
  *             the rounds, and in every window too with --check-windows (which makes wrk the
  *             bottleneck on two CPUs)
  *   scale     load + validate + compile of each registry size in a fresh process (median of a

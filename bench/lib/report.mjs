@@ -174,7 +174,7 @@ export function renderMarkdown(results) {
     + (m.pinned ? `Servers pinned to CPU ${m.server_cpu}, wrk and the runner to CPU ${m.client_cpu}.` : '**Not pinned** (fewer than 2 CPUs or no taskset).')
     + ` Load average at start ${m.loadavg_at_start.map((x) => x.toFixed(2)).join(' ')}${m.loadavg_at_end ? `, at end ${m.loadavg_at_end.map((x) => x.toFixed(2)).join(' ')}` : ''}.`);
   L.push('');
-  L.push(`Method: all servers up at once; wrk -t1 -c${s.connections}, loopback, ${s.rounds} interleaved rounds (order rotated each round) of ${s.warmup_s} s warm-up + ${s.duration_s} s window per target and size; medians of the rounds. `
+  L.push(`Method: all servers up at once; wrk -t1 -c${s.connections}, loopback, ${s.rounds} interleaved rounds (sizes rotated, targets in a balanced order: each after each other equally often) of ${s.warmup_s} s warm-up + ${s.duration_s} s window per target and size; medians of the rounds. `
     + `flex-auth's stdout (the decision log): ${s.flex_stdout ?? '/dev/null'}. CPU per request: the server process's utime + stime (/proc/PID/stat) over the window / answers. `
     + 'Mix: 4,200 distinct checks, 70 % allows (own name, iam: subject, group members through nested groups) and 30 % denies, 180 for each of the 7 deny reasons; '
     + (results.checks.runs.some((r) => r.answers_checked === false)

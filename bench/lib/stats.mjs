@@ -26,13 +26,27 @@ export function rotate(list, by) {
 }
 
 /**
- * The (size, target) pairs of one round, in the order they run. Sizes rotate each round, and
- * each size's targets rotate each round too, by the round plus the size's own index, so no size
- * keeps one target order for the whole run (rotating by the size's place in the round instead
- * cancels out when there are as many targets as sizes).
+ * Row k of a Williams design for n treatments: a Latin square whose rows also balance what runs
+ * right before what. For even n, n rows give every ordered pair of targets once; for odd n it
+ * takes 2n rows, so rows alternate with their mirror images and come close within a few rounds.
+ * A plain rotation keeps the cycle, so each target would follow the same one every round.
+ */
+export function balancedOrder(n, k) {
+  const first = [];
+  for (let lo = 0, hi = n - 1, j = 0; first.length < n; j += 1) first.push(j % 2 === 0 ? lo++ : hi--);
+  const row = (r) => first.map((x) => (x + r) % n);
+  if (n % 2 === 0) return row(((k % n) + n) % n);
+  const m = ((k % (2 * n)) + 2 * n) % (2 * n);
+  return m % 2 === 0 ? row(m / 2) : row((m - 1) / 2).reverse();
+}
+
+/**
+ * The (size, target) pairs of one round, in the order they run. Sizes rotate each round; each
+ * size's targets follow a balanced order (above), its row set by the round plus the size's own
+ * index, so no size keeps one target order, and no target always runs after the same one.
  */
 export function schedule(sizes, targets, round) {
-  return rotate(sizes, round).flatMap((size) => rotate(targets, round + sizes.indexOf(size)).map((target) => ({ size, target })));
+  return rotate(sizes, round).flatMap((size) => balancedOrder(targets.length, round + sizes.indexOf(size)).map((i) => ({ size, target: targets[i] })));
 }
 
 export function fmt(value, digits = 0) {
