@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { buffer } from 'node:stream/consumers';
+import { decodeUtf8Strictly } from '../core/utf8.js';
 import { readFailure } from '../sources/read-failure.js';
 
 export { readFailure };
@@ -25,7 +26,7 @@ export async function readInput(path: string): Promise<string> {
     throw new InputError(`cannot read ${path}: ${readFailure(error)}`);
   }
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return decodeUtf8Strictly(bytes);
   } catch {
     throw new InputError(`${path === '-' ? 'standard input' : path} is not valid UTF-8`);
   }

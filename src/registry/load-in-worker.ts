@@ -2,19 +2,17 @@ import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { RegistryValidationError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
+import { decodeUtf8Strictly } from '../core/utf8.js';
 import { CompiledRegistry } from './compiled-registry.js';
 import type { RegistryDocument } from './document.js';
 import { validateRegistryText } from './load.js';
 import type { ValidDocument } from './load.js';
 import { groupGraphOfDocument } from './references.js';
 
-/**
- * The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8.
- * A leading byte order mark is kept, so strict JSON refuses it here as it does in text.
- */
+/** The text of a document given as UTF-8 bytes; a RegistryValidationError if they are not UTF-8. */
 export function decodeUtf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return decodeUtf8Strictly(bytes);
   } catch {
     throw new RegistryValidationError([{ path: ROOT_PATH, message: 'not valid UTF-8' }]);
   }
