@@ -1,5 +1,5 @@
 import { watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import type { BigIntStats, FSWatcher } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
@@ -12,13 +12,22 @@ export interface FileWatcherOptions {
   readonly maxDelayMs?: number;
   /** Safety re-read in case an event is missed; 0 turns it off. */
   readonly pollIntervalMs?: number;
+  /** The clock the racy-stamp rule reads (see `stampIfSettled`); tests move it. */
+  readonly now?: () => number;
 }
+
+/**
+ * How old a file's last change must be before its stamp is trusted to show the next one: file
+ * timestamps are coarse (a kernel tick, a second or two on some network file systems), so a
+ * second write within that grain may leave the stamp as it was. Git's "racy clean" rule.
+ */
+export const SETTLED_MS = 2000;
 
 export interface FileHandlers {
   /**
-   * Every successful read, changed or not: the caller decides what is new. The file's bytes,
-   * undecoded, so that a large one can go to a worker thread without being decoded or copied
-   * on the event loop.
+   * Every successful read: the file's stamp changed, or was too recent to trust, so the bytes
+   * may still be the same, and the caller decides what is new. Undecoded, so that a large file
+   * can go to a worker thread without being decoded or copied on the event loop.
    */
   readonly onBytes: (bytes: Buffer) => void;
   /** A read that failed; a failure that lasts is reported once, not once per re-read. */
@@ -49,6 +58,9 @@ export class FileWatcher {
   private lastError: string | undefined;
   /** Names in the directory whose change means the file may have changed. */
   private readonly names: Set<string>;
+  private readonly now: () => number;
+  /** The stamp of the last bytes handed on, when trusted: the same stamp again needs no read. */
+  private lastStamp: string | undefined;
 
   constructor(file: string, handlers: FileHandlers, options: FileWatcherOptions) {
     this.file = path.resolve(file);
@@ -57,6 +69,7 @@ export class FileWatcher {
     this.debounceMs = options.debounceMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 2000;
     this.pollIntervalMs = options.pollIntervalMs ?? 60_000;
+    this.now = options.now ?? Date.now;
     this.names = new Set([path.basename(this.file)]);
   }
 
@@ -101,6 +114,11 @@ export class FileWatcher {
     }, wait);
   }
 
+  /** Reads the file now if it changed since the last read (the periodic re-read does this). */
+  refresh(): Promise<void> {
+    return this.read();
+  }
+
   /** One read at a time; a change that arrives during a read causes exactly one more. */
   private read(): Promise<void> {
     if (this.reading) {
@@ -118,11 +136,23 @@ export class FileWatcher {
     return this.reading;
   }
 
+  /**
+   * Reads the file unless its stamp (device, inode, size, modification and change times, taken
+   * before the read) is the one of the last bytes handed on. Any write, rename or ConfigMap
+   * symlink swap changes it, and the kernel sets the change time itself, so an unchanged stamp
+   * means unchanged bytes: the periodic re-read of a large, unchanged registry costs a stat, not
+   * a read, a hash and a worker thread that would take CPU from checks every minute.
+   */
   private async readOnce(): Promise<void> {
     let bytes: Buffer;
+    let info: BigIntStats;
     try {
+      info = await stat(this.file, { bigint: true });
+      if (stampOf(info) === this.lastStamp) return;
       bytes = await readFile(this.file);
     } catch (error) {
+      // Stryker disable next-line all: a file that comes back has a new change time anyway.
+      this.lastStamp = undefined;
       const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       const message = `cannot read ${this.file}: ${reason}`;
       if (message !== this.lastError) this.handlers.onError(message);
@@ -130,8 +160,19 @@ export class FileWatcher {
       return;
     }
     this.lastError = undefined;
+    this.lastStamp = this.stampIfSettled(info);
     const target = await realpath(this.file).catch(() => this.file);
     if (path.dirname(target) === path.dirname(this.file)) this.names.add(path.basename(target));
     this.handlers.onBytes(bytes);
   }
+
+  /** The stamp, if the file last changed long enough ago for the stamp to show its next change. */
+  private stampIfSettled(info: BigIntStats): string | undefined {
+    const changedMs = Number(info.ctimeNs / 1_000_000n);
+    return this.now() - changedMs >= SETTLED_MS ? stampOf(info) : undefined;
+  }
+}
+
+function stampOf(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
 }
