@@ -47,18 +47,28 @@ function exact(subjects: string[] | Set<string> | undefined): Subjects | undefin
 }
 
 /**
+ * `name` itself when `value` is equal to it. Most actors sign as themselves and are asked for by
+ * themselves, and each parsed copy of the name is a string of its own: sharing one keeps a
+ * 100,000-actor registry about 200,000 strings smaller, less for every major GC to mark.
+ */
+function sameAs(name: string, value: string): string {
+  // Stryker disable next-line all: equal strings either way; only the memory differs.
+  return value === name ? name : value;
+}
+
+/**
  * Splits granted subjects into those the actor lists, those signer tuples name, and usersets'
  * groups, without duplicates, in order.
  */
-function grantsOf(listedSubjects: readonly string[], tupleSubjects: readonly string[]): Grants {
+function grantsOf(name: string, listedSubjects: readonly string[], tupleSubjects: readonly string[]): Grants {
   let listed: string[] | Set<string> | undefined;
   let signers: string[] | Set<string> | undefined;
   let groups: string[] | Set<string> | undefined;
   const add = (subject: string, fromList: boolean): void => {
     const group = usersetGroup(subject);
     if (group !== undefined) groups = withDistinct(groups, group);
-    else if (fromList) listed = withDistinct(listed, subject);
-    else signers = withDistinct(signers, subject);
+    else if (fromList) listed = withDistinct(listed, sameAs(name, subject));
+    else signers = withDistinct(signers, sameAs(name, subject));
   };
   for (const subject of listedSubjects) add(subject, true);
   for (const subject of tupleSubjects) add(subject, false);
@@ -118,7 +128,7 @@ class ActorIndex {
   add(entries: readonly ActorEntry[], from = 0, to = entries.length): void {
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
-      const actor = this.compile(entry, grantsOf(entry.allowed_subjects ?? [], this.signerTuples.get(entry.name) ?? []));
+      const actor = this.compile(entry, grantsOf(entry.name, entry.allowed_subjects ?? [], this.signerTuples.get(entry.name) ?? []));
       this.actors.set(actor.name, actor);
       this.byType[actor.type] += 1;
     }
@@ -135,7 +145,7 @@ class ActorIndex {
       name: entry.name,
       type: entry.type,
       actions: this.actionSets.get(actions.length === 1 ? actions[0]! : actions.join(' '), () => new Set(actions)),
-      principals: Object.freeze([...entry.principals]),
+      principals: Object.freeze(entry.principals.map((principal) => sameAs(entry.name, principal))),
       ttl: this.ttls.get(`${ttl.default}/${ttl.min}/${ttl.max}`, () => Object.freeze(ttl)),
       disabled: entry.disabled ?? false,
       // Compiled once here, so a check reads the actor's defaults and allocates nothing for them.
