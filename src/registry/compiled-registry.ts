@@ -174,22 +174,6 @@ export class CompiledRegistry implements PolicyRegistry {
   private readonly actors: ReadonlyMap<string, CompiledActor>;
   private readonly groups: GroupMembership;
 
-  /**
-   * Compiles a valid document as the constructor does, `slice` actors at a time, awaiting
-   * `pause()` between slices: the reload path, so that checks are answered while a large
-   * registry compiles. Nothing is visible before the whole registry is.
-   */
-  static async compileInSlices(
-    document: RegistryDocument, revision: string, groups: GroupGraph, pause: () => Promise<void>, slice = 2000,
-  ): Promise<CompiledRegistry> {
-    const index = new ActorIndex(document.relationships ?? []);
-    for (let from = 0; from < document.actors.length; from += slice) {
-      index.add(document.actors, from, Math.min(from + slice, document.actors.length));
-      await pause();
-    }
-    return new CompiledRegistry(document, revision, groups, index);
-  }
-
   /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
   constructor(document: RegistryDocument, revision: string, groups: GroupGraph, compiled?: ActorIndex) {
     this.revision = revision;
@@ -270,5 +254,30 @@ export class CompiledRegistry implements PolicyRegistry {
       return path;
     }
     return undefined;
+  }
+}
+
+/**
+ * Compiles a valid document's actors batch by batch as they arrive: the reload path
+ * (load-in-worker.ts), which hands over the relationships first, then the actors. Each batch is
+ * compiled and let go before the next comes, so the parsed document never lives on this thread
+ * whole: its leftovers die young instead of filling the old generation until a major GC marks
+ * them during checks. Nothing is visible before `finish`.
+ */
+export class RegistryCompiler {
+  private readonly index: ActorIndex;
+
+  constructor(private readonly relationships: readonly RelationshipTuple[]) {
+    this.index = new ActorIndex(relationships);
+  }
+
+  add(actors: readonly ActorEntry[]): void {
+    this.index.add(actors);
+  }
+
+  /** The registry of the actors added, as the constructor would compile the whole document. */
+  finish(head: Omit<RegistryDocument, 'actors' | 'relationships'>, revision: string, groups: GroupGraph): CompiledRegistry {
+    // The actors are in the index already.
+    return new CompiledRegistry({ ...head, actors: [], relationships: this.relationships }, revision, groups, this.index);
   }
 }

@@ -3,8 +3,9 @@ import { Worker } from 'node:worker_threads';
 import { RegistryValidationError, ROOT_PATH } from '../core/errors.js';
 import type { ErrorDetail } from '../core/errors.js';
 import { decodeUtf8Strictly } from '../core/utf8.js';
-import { CompiledRegistry } from './compiled-registry.js';
-import type { RegistryDocument } from './document.js';
+import { RegistryCompiler } from './compiled-registry.js';
+import type { CompiledRegistry } from './compiled-registry.js';
+import type { ActorEntry, RegistryDocument, RelationshipTuple } from './document.js';
 import { validateRegistryText } from './load.js';
 import type { ValidDocument } from './load.js';
 import { groupGraphOfDocument } from './references.js';
@@ -24,7 +25,7 @@ export const BATCH = 2000;
 /** What the main thread sends: `next` when it is ready for the next batch. */
 export type WorkerRequest = 'next';
 
-/** What the worker sends: its hash first, then `invalid`, or `head`, batches and `done`. */
+/** What the worker sends: its hash first, then `invalid`, or `head`, relationships and actors in batches, and `done`. */
 export type WorkerMessage =
   | { readonly type: 'hash'; readonly hash: string }
   | { readonly type: 'invalid'; readonly details: readonly ErrorDetail[]; readonly total: number }
@@ -35,8 +36,8 @@ export type WorkerMessage =
 /**
  * The worker's side (load-worker.ts, a thin adapter that posts these): the hash of `input` (text,
  * or UTF-8 bytes) first, so the store can stop there for a document it has already handled; then
- * `invalid`, or the `head` with the revision followed by the actors and relationships in batches of
- * BATCH entries and `done`. Lazy, so nothing is validated before the hash is taken, and a batch is
+ * `invalid`, or the `head` with the revision followed by the relationships and then the actors in
+ * batches of BATCH entries, and `done`. Lazy, so nothing is validated before the hash is taken, and a batch is
  * cut only when the main thread asks for it. Here, not in the worker, so it can be tested in-process.
  */
 export function* workerMessages(input: string | Uint8Array): Generator<WorkerMessage, void, undefined> {
@@ -52,9 +53,10 @@ export function* workerMessages(input: string | Uint8Array): Generator<WorkerMes
   }
   const { actors, relationships, ...head } = result.document;
   yield { type: 'head', revision: result.revision, document: head };
-  for (let i = 0; i < actors.length; i += BATCH) yield { type: 'actors', items: actors.slice(i, i + BATCH) };
+  // Relationships first: the main thread compiles each batch of actors as it arrives (RegistryCompiler).
   const tuples = relationships ?? [];
   for (let i = 0; i < tuples.length; i += BATCH) yield { type: 'relationships', items: tuples.slice(i, i + BATCH) };
+  for (let i = 0; i < actors.length; i += BATCH) yield { type: 'actors', items: actors.slice(i, i + BATCH) };
   yield { type: 'done' };
 }
 
@@ -67,9 +69,9 @@ export type OffThreadResult =
 /**
  * Hashes, decodes, parses and validates a document (text or UTF-8 bytes) in a worker thread
  * (load-worker.ts), then compiles it here: the compiled registry (maps and sets) must live on
- * this thread, so the worker hands the document over in batches and it is compiled in slices,
- * and neither copying nor compiling blocks checks for long. `isRepeat` stops early for a document already handled. Rejects only
- * if the worker itself fails.
+ * this thread, so the worker hands the document over in batches, each compiled as it arrives,
+ * and neither copying nor compiling blocks checks for long. `isRepeat` stops early for a
+ * document already handled. Rejects only if the worker itself fails.
  */
 export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: string) => boolean): Promise<OffThreadResult> {
   return new Promise((resolve, reject) => {
@@ -85,8 +87,9 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
     // Stryker disable next-line StringLiteral: set by the head, before any batch.
     let revision = '';
     let head: Omit<RegistryDocument, 'actors' | 'relationships'> | undefined;
-    const actors: unknown[] = [];
-    const relationships: unknown[] = [];
+    const relationships: RelationshipTuple[] = [];
+    // Made at the first batch of actors, when every relationship has arrived.
+    let compiler: RegistryCompiler | undefined;
     const finish = (result: OffThreadResult) => {
       void worker.terminate();
       resolve(result);
@@ -108,25 +111,23 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
           ({ revision, document: head } = message);
           next();
           break;
-        case 'actors':
-          for (const item of message.items) actors.push(item);
-          next();
-          break;
         case 'relationships':
-          for (const item of message.items) relationships.push(item);
+          for (const item of message.items) relationships.push(item as RelationshipTuple);
           next();
           break;
-        case 'done': {
-          // Compiled here, in slices with a turn of the event loop between them, so checks go on.
-          const document = { ...head, actors, relationships } as RegistryDocument;
-          // Stryker disable next-line ArrowFunction: a pause that does not wait changes when checks get a turn, not the registry.
-          const pause = () => new Promise<void>((resume) => setImmediate(resume));
-          CompiledRegistry.compileInSlices(document, revision, groupGraphOfDocument(document), pause).then(
-            (registry) => finish({ hash, registry }),
-            // Stryker disable next-line ArrowFunction,ObjectLiteral: compiling a validated document does not fail; this is fail-closed defence.
-            (error: unknown) => finish({ hash, error }),
-          );
-        }
+        case 'actors':
+          compiler ??= new RegistryCompiler(relationships);
+          compiler.add(message.items as ActorEntry[]);
+          next();
+          break;
+        case 'done':
+          try {
+            compiler ??= new RegistryCompiler(relationships);
+            finish({ hash, registry: compiler.finish(head!, revision, groupGraphOfDocument({ relationships })) });
+          } catch (error) {
+            // Stryker disable next-line ObjectLiteral: compiling a validated document does not fail; this is fail-closed defence.
+            finish({ hash, error });
+          }
       }
     });
     // Only a worker that fails outside validation (out of memory, say) gets to these two; no test makes one.

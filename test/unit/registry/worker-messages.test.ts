@@ -41,7 +41,7 @@ describe('the reload worker messages (workerMessages)', () => {
     ]);
   });
 
-  it('sends a valid document as its head and revision, then actors and relationships in batches of BATCH, then done', () => {
+  it('sends a valid document as its head and revision, then relationships and then actors in batches of BATCH, then done', () => {
     const actors = Array.from({ length: BATCH + 1 }, (_, i) => actorEntry(`agt-a${i}`));
     const relationships = [
       ...Array.from({ length: BATCH }, (_, i) => member('ops', `iam:user${i}`)),
@@ -50,7 +50,7 @@ describe('the reload worker messages (workerMessages)', () => {
     const document = text(registryDocument(actors, relationships, { metadata: { name: 'batches' } }));
     const valid = validateRegistryText(document);
     const messages: WorkerMessage[] = [...workerMessages(Buffer.from(document))];
-    expect(messages.map((m) => m.type)).to.deep.equal(['hash', 'head', 'actors', 'actors', 'relationships', 'relationships', 'done']);
+    expect(messages.map((m) => m.type)).to.deep.equal(['hash', 'head', 'relationships', 'relationships', 'actors', 'actors', 'done']);
     const { actors: validActors, relationships: validRelationships, ...head } = valid.document;
     expect(messages[1]).to.deep.equal({ type: 'head', revision: valid.revision, document: head });
     const items = (type: string) => messages.flatMap((m) => (m.type === type && 'items' in m ? [m.items] : []));
