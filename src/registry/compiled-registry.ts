@@ -104,7 +104,7 @@ class Interner<T> {
 
 /**
  * The per-actor part of compilation, which grows with the registry: each actor with the
- * subjects and groups it grants, equal actions and ttls shared. Actors can be added in slices,
+ * subjects and groups it grants, equal actions and ttls shared. Actors can be added in batches,
  * so that a reload of a large registry gives the event loop back between them.
  */
 class ActorIndex {
@@ -125,9 +125,8 @@ class ActorIndex {
     }
   }
 
-  add(entries: readonly ActorEntry[], from = 0, to = entries.length): void {
-    for (let i = from; i < to; i++) {
-      const entry = entries[i]!;
+  add(entries: readonly ActorEntry[]): void {
+    for (const entry of entries) {
       const actor = this.compile(entry, grantsOf(entry.name, entry.allowed_subjects ?? [], this.signerTuples.get(entry.name) ?? []));
       this.actors.set(actor.name, actor);
       this.byType[actor.type] += 1;

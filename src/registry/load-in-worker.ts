@@ -122,8 +122,8 @@ export function loadInWorker(document: string | Uint8Array, isRepeat: (hash: str
           break;
         case 'done':
           try {
-            compiler ??= new RegistryCompiler(relationships);
-            finish({ hash, registry: compiler.finish(head!, revision, groupGraphOfDocument({ relationships })) });
+            // A valid document lists at least one actor, so the compiler is there (were it not, this throws: refused).
+            finish({ hash, registry: compiler!.finish(head!, revision, groupGraphOfDocument({ relationships })) });
           } catch (error) {
             // Stryker disable next-line ObjectLiteral: compiling a validated document does not fail; this is fail-closed defence.
             finish({ hash, error });
