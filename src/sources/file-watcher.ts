@@ -12,7 +12,7 @@ export interface FileWatcherOptions {
   readonly maxDelayMs?: number;
   /** Safety re-read in case an event is missed; 0 turns it off. */
   readonly pollIntervalMs?: number;
-  /** The clock the racy-stamp rule reads (see `stampIfSettled`); tests move it. */
+  /** The clock the racy-stamp rule reads (see `settled`); tests move it. */
   readonly now?: () => number;
 }
 
@@ -92,7 +92,7 @@ export class FileWatcher {
       if (this.concerns(name)) this.schedule();
     });
     this.watcher.on('error', (error) => this.logger.warn({ err: error, directory }, 'directory watch failed; relying on periodic re-reads'));
-    await this.read();
+    await this.refresh();
     if (this.pollIntervalMs > 0) this.pollTimer = setInterval(() => this.schedule(), this.pollIntervalMs);
   }
 
@@ -110,17 +110,15 @@ export class FileWatcher {
     clearTimeout(this.debounceTimer);
     this.debounceTimer = setTimeout(() => {
       this.burstStartedAt = undefined;
-      void this.read();
+      void this.refresh();
     }, wait);
   }
 
-  /** Reads the file now if it changed since the last read (the periodic re-read does this). */
+  /**
+   * Reads the file now if its stamp moved. One read at a time; a change that arrives during a
+   * read causes exactly one more.
+   */
   refresh(): Promise<void> {
-    return this.read();
-  }
-
-  /** One read at a time; a change that arrives during a read causes exactly one more. */
-  private read(): Promise<void> {
     if (this.reading) {
       this.readAgain = true;
       return this.reading;
@@ -146,9 +144,11 @@ export class FileWatcher {
   private async readOnce(): Promise<void> {
     let bytes: Buffer;
     let info: BigIntStats;
+    let stamp: string;
     try {
       info = await stat(this.file, { bigint: true });
-      if (stampOf(info) === this.lastStamp) return;
+      stamp = stampOf(info);
+      if (stamp === this.lastStamp) return;
       bytes = await readFile(this.file);
     } catch (error) {
       // Stryker disable next-line all: a file that comes back has a new change time anyway.
@@ -160,16 +160,15 @@ export class FileWatcher {
       return;
     }
     this.lastError = undefined;
-    this.lastStamp = this.stampIfSettled(info);
+    this.lastStamp = this.settled(info) ? stamp : undefined;
     const target = await realpath(this.file).catch(() => this.file);
     if (path.dirname(target) === path.dirname(this.file)) this.names.add(path.basename(target));
     this.handlers.onBytes(bytes);
   }
 
-  /** The stamp, if the file last changed long enough ago for the stamp to show its next change. */
-  private stampIfSettled(info: BigIntStats): string | undefined {
-    const changedMs = Number(info.ctimeNs / 1_000_000n);
-    return this.now() - changedMs >= SETTLED_MS ? stampOf(info) : undefined;
+  /** Whether the file last changed long enough ago for its stamp to show its next change. */
+  private settled(info: BigIntStats): boolean {
+    return this.now() - Number(info.ctimeNs / 1_000_000n) >= SETTLED_MS;
   }
 }
 
