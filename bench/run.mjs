@@ -129,7 +129,7 @@ if (!flags['no-install']) install();
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
-const { cpuBusy, cpuCount, cpuMicros, cpuTimes, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
+const { cpuBusy, cpuCount, cpuMicros, cpuTimes, deployedNodeFlags, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
 const { model, oracle } = await import('./lib/mix.mjs');
@@ -157,7 +157,10 @@ function gitInfo() {
   const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() || null;
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'package-lock.json'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   const base = BASE_ROOT && spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BASE_ROOT, encoding: 'utf8' }).stdout.trim();
-  return { commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null } : {}) };
+  return {
+    commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, node_flags: deployedNodeFlags(FLEX_ROOT),
+    ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null, base_node_flags: deployedNodeFlags(BASE_ROOT) } : {}),
+  };
 }
 
 function machine() {
@@ -244,7 +247,7 @@ async function startTarget(target, data, extra = {}) {
     const root = target === 'flex-auth' ? FLEX_ROOT : BASE_ROOT;
     child = startPinned({
       cpu: SERVER_CPU, command: process.execPath,
-      args: [...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
+      args: [...deployedNodeFlags(root), ...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
       cwd: root, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
     });
     pipe?.close();

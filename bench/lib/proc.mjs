@@ -7,6 +7,19 @@ import path from 'node:path';
 
 const children = new Set();
 
+/**
+ * The Node flags flex-auth runs with as deployed: those between `node` and the script in the
+ * image's ENTRYPOINT (`root`/Dockerfile), so a benchmark starts `serve` as the image does.
+ */
+export function deployedNodeFlags(root) {
+  const line = readFileSync(path.join(root, 'Dockerfile'), 'utf8').match(/^ENTRYPOINT (\[.*\])$/m);
+  if (!line) throw new Error(`${root}/Dockerfile: no exec-form ENTRYPOINT line`);
+  const argv = JSON.parse(line[1]);
+  const script = argv.indexOf('dist/src/cli/index.js');
+  if (argv[0] !== 'node' || script < 1) throw new Error(`${root}/Dockerfile: ENTRYPOINT is not node [flags] dist/src/cli/index.js`);
+  return argv.slice(1, script);
+}
+
 export function hasTaskset() {
   return spawnSync('taskset', ['-V']).status === 0;
 }

@@ -168,7 +168,8 @@ export function renderMarkdown(results) {
   const L = [];
   L.push('# flex-auth benchmark results');
   L.push('');
-  L.push(`Run ${results.started_at} to ${results.finished_at ?? '(unfinished)'}${results.complete ? '' : ' — **incomplete run**'}; commit ${results.git.commit ?? '?'}${results.git.src_dirty ? ' with uncommitted changes in src/' : ''}.`);
+  L.push(`Run ${results.started_at} to ${results.finished_at ?? '(unfinished)'}${results.complete ? '' : ' — **incomplete run**'}; commit ${results.git.commit ?? '?'}${results.git.src_dirty ? ' with uncommitted changes in src/' : ''}`
+    + `${results.git.node_flags ? `; flex-auth runs as its image does, \`node ${[...results.git.node_flags, 'dist/src/cli/index.js'].join(' ')} serve\`` : ''}.`);
   L.push('');
   L.push(`Machine: ${m.cpu_model}, ${m.cpus} CPUs, ${fmt(m.memory_gib, 1)} GiB, ${m.os}, Linux ${m.kernel}; Node ${m.node}, wrk ${m.wrk}, ${m.cerbos ? `Cerbos ${m.cerbos}` : 'Cerbos not installed'}. `
     + (m.pinned ? `Servers pinned to CPU ${m.server_cpu}, wrk and the runner to CPU ${m.client_cpu}.` : '**Not pinned** (fewer than 2 CPUs or no taskset).')

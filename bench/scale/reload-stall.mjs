@@ -20,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateRegistry } from '../lib/registry-gen.mjs';
-import { freePort, memory, startPinned, stop, waitReady } from '../lib/proc.mjs';
+import { deployedNodeFlags, freePort, memory, startPinned, stop, waitReady } from '../lib/proc.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +39,8 @@ writeFileSync(file, JSON.stringify(before));
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-const server = startPinned({ command: process.execPath, args: [path.join(ROOT, 'dist/src/cli/index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', file] });
+// Started as the image starts it (its Node flags set the young generation, which the peak counts).
+const server = startPinned({ command: process.execPath, args: [...deployedNodeFlags(ROOT), path.join(ROOT, 'dist/src/cli/index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', file] });
 const agent = new Agent({ keepAlive: true, maxSockets: Number(values.concurrency) + 1 });
 
 function call(method, route, body) {
