@@ -98,8 +98,8 @@ describe('deployment artifacts (no Helm needed)', () => {
     const dockerfile = readText('Dockerfile');
     const ignore = readText('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 
-    it('runs `node --min-semi-space-size=16 dist/src/cli/index.js serve` as uid 10001, the chart\'s runAsUser', () => {
-      expect(dockerfile).to.match(/^ENTRYPOINT \["node", "--min-semi-space-size=16", "dist\/src\/cli\/index\.js"\]$/m);
+    it('runs `node --max-semi-space-size=16 --min-semi-space-size=16 dist/src/cli/index.js serve` as uid 10001, the chart\'s runAsUser', () => {
+      expect(dockerfile).to.match(/^ENTRYPOINT \["node", "--max-semi-space-size=16", "--min-semi-space-size=16", "dist\/src\/cli\/index\.js"\]$/m);
       expect(dockerfile).to.match(/^CMD \["serve"\]$/m);
       expect(dockerfile).to.match(/^USER 10001:10001$/m);
       expect(dockerfile).to.match(/^EXPOSE 8080$/m);
@@ -109,9 +109,9 @@ describe('deployment artifacts (no Helm needed)', () => {
 
     it('gives `npm start` and the benchmark the image\'s Node flags', async () => {
       const start = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts.start;
-      expect(start).to.equal('node --min-semi-space-size=16 dist/src/cli/index.js serve');
+      expect(start).to.equal('node --max-semi-space-size=16 --min-semi-space-size=16 dist/src/cli/index.js serve');
       const { deployedNodeFlags } = await import(path.join(ROOT, 'bench', 'lib', 'proc.mjs')) as { deployedNodeFlags: (root: string) => string[] };
-      expect(deployedNodeFlags(ROOT)).to.deep.equal(['--min-semi-space-size=16']);
+      expect(deployedNodeFlags(ROOT)).to.deep.equal(['--max-semi-space-size=16', '--min-semi-space-size=16']);
     });
 
     it('builds with npm ci and ships production dependencies, dist/src, package.json and examples', () => {

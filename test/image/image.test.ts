@@ -174,6 +174,15 @@ describe('the container image, built from the Dockerfile and run as the Helm cha
       for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status[set], set).to.equal('0000000000000000');
       expect(status.NoNewPrivs).to.equal('1');
       expect(status.Seccomp).to.equal('2');
+      // The ENTRYPOINT's Node flags reach V8 under the chart's memory limit: the young
+      // generation's two semi-spaces are 16 MiB each from the start (docs/deployment.md, Node
+      // flags). Under 768Mi Node 20 caps a semi-space at 4 MiB, and with the minimum alone that
+      // is what it got: 8 MiB in all.
+      const cmdline = (await mustPodman(['exec', name, 'cat', '/proc/1/cmdline'])).split('\0').filter(Boolean);
+      expect(cmdline).to.deep.equal(['node', '--max-semi-space-size=16', '--min-semi-space-size=16', 'dist/src/cli/index.js', 'serve']);
+      const metrics = (await getJson(server.probeUrl, '/metrics')).text;
+      const newSpace = /^nodejs_heap_space_size_total_bytes\{space="new"\} (\d+)$/m.exec(metrics)?.[1];
+      expect(Number(newSpace), 'the new space in /metrics').to.be.at.least(32 * 2 ** 20);
       const writeRoot = await podman(['exec', name, 'touch', '/app/probe']);
       expect(writeRoot.stderr).to.match(/Read-only file system/);
       expect((await podman(['exec', name, 'touch', '/tmp/probe'])).code).to.equal(0);

@@ -286,7 +286,7 @@ describe('the Helm chart and deploy/ against a real Kubernetes API server', func
       expect(pod.containers).to.have.length(1);
       const container = pod.containers[0];
       expect(container.image).to.equal('flex-auth:0.1.0');
-      expect(container.command).to.equal(undefined); // the image's ENTRYPOINT: node --min-semi-space-size=16 dist/src/cli/index.js
+      expect(container.command).to.equal(undefined); // the image's ENTRYPOINT: node --max-semi-space-size=16 --min-semi-space-size=16 dist/src/cli/index.js
       expect(container.args).to.deep.equal(['serve', '--registry-configmap', 'flex-auth/flex-auth-registry']);
       expect(container.ports).to.deep.equal([{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'diagnostic', containerPort: 9090, protocol: 'TCP' }]);
       const env = Object.fromEntries((container.env as Doc[]).filter((e) => e.valueFrom === undefined).map((e) => [e.name, e.value]));
