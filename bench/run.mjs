@@ -131,6 +131,8 @@ if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
 const { cpuBusy, cpuCount, cpuMicros, cpuTimes, deployedNodeFlags, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
+// Read once: every start of a build uses its image's Node flags, and the report names them.
+const NODE_FLAGS = { 'flex-auth': deployedNodeFlags(FLEX_ROOT), ...(BASE_ROOT ? { 'flex-auth-base': deployedNodeFlags(BASE_ROOT) } : {}) };
 const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
 const { model, oracle } = await import('./lib/mix.mjs');
 const { median, schedule } = await import('./lib/stats.mjs');
@@ -158,8 +160,8 @@ function gitInfo() {
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'package-lock.json'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   const base = BASE_ROOT && spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BASE_ROOT, encoding: 'utf8' }).stdout.trim();
   return {
-    commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, node_flags: deployedNodeFlags(FLEX_ROOT),
-    ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null, base_node_flags: deployedNodeFlags(BASE_ROOT) } : {}),
+    commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, node_flags: NODE_FLAGS['flex-auth'],
+    ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null, base_node_flags: NODE_FLAGS['flex-auth-base'] } : {}),
   };
 }
 
@@ -247,7 +249,7 @@ async function startTarget(target, data, extra = {}) {
     const root = target === 'flex-auth' ? FLEX_ROOT : BASE_ROOT;
     child = startPinned({
       cpu: SERVER_CPU, command: process.execPath,
-      args: [...deployedNodeFlags(root), ...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
+      args: [...NODE_FLAGS[target], ...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
       cwd: root, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
     });
     pipe?.close();
