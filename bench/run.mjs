@@ -66,12 +66,13 @@ const { values: flags } = parseArgs({
     'no-install': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'check-windows': { type: 'boolean', default: false },
+    'no-memory-limit': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
   console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/')[0].replace(/^#!.*\n\/\*\*\n?/, '').replace(/^ \* ?/gm, ''));
-  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--flex-root DIR] [--base-root DIR] [--check-windows] [--no-install] [--no-build]`);
+  console.log(`Flags (defaults): ${Object.entries(DEFAULTS).map(([k, v]) => `--${k} ${v}`).join(' ')} [--out PREFIX] [--flex-root DIR] [--base-root DIR] [--check-windows] [--no-memory-limit] [--no-install] [--no-build]`);
   process.exit(0);
 }
 
@@ -95,7 +96,7 @@ if (flags['flex-root']) {
 // Only a run of this checkout's build with every default replaces results/latest.*: another
 // build, a base beside it, or windows checked by wrk's Lua hook measure something else.
 const isDefaultRun = Object.entries(DEFAULTS).every(([k, v]) => flags[k] === v)
-  && !flags['check-windows'] && !flags['flex-root'] && !flags['base-root'];
+  && !flags['check-windows'] && !flags['flex-root'] && !flags['base-root'] && !flags['no-memory-limit'];
 
 const log = (...args) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
 
@@ -129,7 +130,7 @@ if (!flags['no-install']) install();
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
-const { cpuBusy, cpuCount, cpuMicros, cpuTimes, deployedNodeFlags, freePort, hasTaskset, killAll, memory, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
+const { cpuBusy, cpuCount, cpuMicros, cpuTimes, deployedMemoryLimit, deployedNodeFlags, freePort, hasTaskset, killAll, memory, memoryCgroup, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 // Read once: every start of a build uses its image's Node flags, and the report names them.
 const NODE_FLAGS = { 'flex-auth': deployedNodeFlags(FLEX_ROOT), ...(BASE_ROOT ? { 'flex-auth-base': deployedNodeFlags(BASE_ROOT) } : {}) };
@@ -152,6 +153,19 @@ const CLIENT_CPU = pinned ? num('client-cpu') : null;
 if (pinned) pinSelf(CLIENT_CPU);
 else log(`WARNING: ${cpus} CPU(s)${hasTaskset() ? '' : ', no taskset'}: servers and load are NOT pinned apart; figures are not comparable with pinned runs`);
 
+// As deployed, a flex-auth server runs under its chart's memory limit, from which Node sizes its
+// heap: each in a memory cgroup of its own with that limit, when this host lets the runner make
+// one (root, and a writable cgroup); otherwise the run says so. The floors have no limit.
+const MEMORY_LIMIT = (() => {
+  const bytes = deployedMemoryLimit(FLEX_ROOT);
+  if (flags['no-memory-limit']) return { bytes, applied: false, reason: '--no-memory-limit' };
+  const probe = memoryCgroup(bytes, 'probe');
+  if (probe.reason) return { bytes, applied: false, reason: probe.reason };
+  probe.remove();
+  return { bytes, applied: true };
+})();
+if (!MEMORY_LIMIT.applied) log(`WARNING: flex-auth runs WITHOUT its pod's memory limit (${MEMORY_LIMIT.bytes / 2 ** 20} MiB): ${MEMORY_LIMIT.reason}; Node then sizes its heap from the host's memory`);
+
 const LOGS = path.join(CACHE, 'logs');
 mkdirSync(LOGS, { recursive: true });
 
@@ -160,7 +174,7 @@ function gitInfo() {
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'package-lock.json'], { cwd: FLEX_ROOT, encoding: 'utf8' }).stdout.trim() !== '';
   const base = BASE_ROOT && spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: BASE_ROOT, encoding: 'utf8' }).stdout.trim();
   return {
-    commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, node_flags: NODE_FLAGS['flex-auth'],
+    commit: rev, src_dirty: dirty, flex_root: FLEX_ROOT === ROOT ? '.' : FLEX_ROOT, node_flags: NODE_FLAGS['flex-auth'], memory_limit: MEMORY_LIMIT,
     ...(BASE_ROOT ? { base_root: BASE_ROOT, base_commit: base || null, base_node_flags: NODE_FLAGS['flex-auth-base'] } : {}),
   };
 }
@@ -242,15 +256,20 @@ async function startTarget(target, data, extra = {}) {
   let child;
   let readyPath;
   let pipe = null;
+  let cgroup = null;
   if (target === 'flex-auth' || target === 'flex-auth-base') {
     // As deployed: stdout (the decision log) is a pipe drained by another process, unless the
-    // caller needs the lines back (the reload phase reads its log).
+    // caller needs the lines back (the reload phase reads its log); the pod's memory limit.
     pipe = extra.stdoutFile ? null : startLogPipe(CLIENT_CPU);
+    if (MEMORY_LIMIT.applied) {
+      cgroup = memoryCgroup(MEMORY_LIMIT.bytes, name);
+      if (cgroup.reason) throw new Error(`${name}: no memory cgroup, though the probe made one: ${cgroup.reason}`);
+    }
     const root = target === 'flex-auth' ? FLEX_ROOT : BASE_ROOT;
     child = startPinned({
       cpu: SERVER_CPU, command: process.execPath,
       args: [...NODE_FLAGS[target], ...(extra.nodeArgs ?? []), path.join(root, 'dist', 'src', 'cli', 'index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', extra.registryFile ?? data.registryFile],
-      cwd: root, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
+      cwd: root, cgroupProcs: cgroup?.procs, stdoutFd: pipe?.fd, stdoutFile: extra.stdoutFile, stderrFile,
     });
     pipe?.close();
     readyPath = '/readyz';
@@ -274,12 +293,13 @@ async function startTarget(target, data, extra = {}) {
   }
   const url = `http://127.0.0.1:${port}`;
   const readySeconds = await waitReady(child, `${url}${readyPath}`);
-  return { target, name, child, pipe, pid: child.pid, url, readySeconds };
+  return { target, name, child, pipe, cgroup, pid: child.pid, url, readySeconds };
 }
 
 async function stopTarget(server, graceMs) {
   await stop(server.child, graceMs);
   server.pipe?.stop();
+  server.cgroup?.remove();
 }
 
 /** Every request of the mix once (16 at a time): the answers must be the expected ones. */

@@ -1,9 +1,10 @@
 /** Child processes for the benchmark: pinned servers, readiness, /proc figures, clean-up. */
 import { spawn, spawnSync } from 'node:child_process';
-import { openSync, readFileSync, closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, closeSync, mkdtempSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 const children = new Set();
 
@@ -18,6 +19,66 @@ export function deployedNodeFlags(root) {
   const script = argv.indexOf('dist/src/cli/index.js');
   if (argv[0] !== 'node' || script < 1) throw new Error(`${root}/Dockerfile: ENTRYPOINT is not node [flags] dist/src/cli/index.js`);
   return argv.slice(1, script);
+}
+
+/** Kubernetes quantity suffixes a memory limit may carry, as bytes. */
+const QUANTITY = { '': 1, k: 1e3, M: 1e6, G: 1e9, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
+
+/**
+ * The memory limit flex-auth runs under as deployed, in bytes: the chart's
+ * `resources.limits.memory` (`root`/charts/flex-auth/values.yaml). Node sizes its heap from it
+ * (docs/deployment.md, "Node flags"), so a benchmark that leaves it out runs another heap.
+ */
+export function deployedMemoryLimit(root) {
+  const file = path.join(root, 'charts', 'flex-auth', 'values.yaml');
+  const quantity = String(parseYaml(readFileSync(file, 'utf8'))?.resources?.limits?.memory ?? '');
+  const match = /^(\d+)(k|M|G|Ki|Mi|Gi)?$/.exec(quantity);
+  if (!match) throw new Error(`${file}: resources.limits.memory is not a memory quantity (${quantity || 'none'})`);
+  return Number(match[1]) * QUANTITY[match[2] ?? ''];
+}
+
+/**
+ * A memory cgroup `name` (one a server: a pod's limit is its own) with `bytes` as its limit,
+ * for a server measured as deployed, as a pod's container has: cgroup v2 (`memory.max`) or v1 (`memory.limit_in_bytes`), under
+ * this process's own cgroup. Needs write access to it (root, usually); otherwise, or on any
+ * error, `{ reason }` says why and the caller runs without one. `procs` is the file a process
+ * writes its pid to, to join; `remove()` deletes the group once its processes are gone.
+ */
+export function memoryCgroup(bytes, name) {
+  const fail = (reason) => ({ reason });
+  try {
+    const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    const v1 = lines.find((line) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(line));
+    const v2 = lines.find((line) => line.startsWith('0::'));
+    let dir;
+    let limitFile;
+    if (v1 && existsSync('/sys/fs/cgroup/memory')) {
+      dir = path.join('/sys/fs/cgroup/memory', v1.slice(v1.indexOf(':', v1.indexOf(':') + 1) + 1), `flex-auth-bench-${process.pid}-${name}`);
+      limitFile = 'memory.limit_in_bytes';
+    } else if (v2 && existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      dir = path.join('/sys/fs/cgroup', v2.slice(3), `flex-auth-bench-${process.pid}-${name}`);
+      limitFile = 'memory.max';
+    } else {
+      return fail('no memory cgroup found');
+    }
+    mkdirSync(dir);
+    const remove = () => {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // still busy or gone: a leftover empty group holds nothing
+      }
+    };
+    try {
+      writeFileSync(path.join(dir, limitFile), String(bytes));
+    } catch (error) {
+      remove();
+      return fail(`cannot set ${limitFile} (${error.code ?? error.message})`);
+    }
+    return { procs: path.join(dir, 'cgroup.procs'), dir, remove };
+  } catch (error) {
+    return fail(`cannot make a memory cgroup (${error.code ?? error.message})`);
+  }
 }
 
 export function hasTaskset() {
@@ -80,15 +141,18 @@ export function startLogPipe(cpu) {
 }
 
 /**
- * Starts `command args` on `cpu` (taskset -c, which execs, so the pid is the program's own).
+ * Starts `command args` on `cpu` (taskset -c, which execs, so the pid is the program's own),
+ * in the cgroup whose `cgroup.procs` is `cgroupProcs` when given (joined by a shell that then
+ * execs, before the program starts, since Node reads its memory limit at start).
  * stdout goes to `stdoutFd` when given (a log pipe's write end), else to `stdoutFile`
  * (/dev/null by default); stderr to `stderrFile`.
  */
-export function startPinned({ cpu, command, args, cwd, env, stdoutFd, stdoutFile = '/dev/null', stderrFile = '/dev/null' }) {
+export function startPinned({ cpu, command, args, cwd, env, cgroupProcs, stdoutFd, stdoutFile = '/dev/null', stderrFile = '/dev/null' }) {
   const out = stdoutFd ?? openSync(stdoutFile, 'a');
   const err = openSync(stderrFile, 'a');
-  const useTaskset = cpu !== undefined && cpu !== null;
-  const child = spawn(useTaskset ? 'taskset' : command, useTaskset ? ['-c', String(cpu), command, ...args] : args, {
+  let argv = cpu !== undefined && cpu !== null ? ['taskset', '-c', String(cpu), command, ...args] : [command, ...args];
+  if (cgroupProcs) argv = ['sh', '-c', 'echo $$ > "$0" && exec "$@"', cgroupProcs, ...argv];
+  const child = spawn(argv[0], argv.slice(1), {
     cwd, env: { ...process.env, ...env }, stdio: ['ignore', out, err],
   });
   if (stdoutFd === undefined) closeSync(out);

@@ -162,6 +162,15 @@ function yes(met) {
   return met === true ? 'met' : met === false ? '**missed**' : 'printed, not judged';
 }
 
+/** How the run held flex-auth to its pod's memory limit (runs before 2026-12-03 16:50 UTC recorded none). */
+function memoryLimitText(limit) {
+  if (!limit) return '';
+  const mib = `${fmt(limit.bytes / 2 ** 20, 0)} MiB`;
+  return limit.applied
+    ? `, each server in a memory cgroup of its own limited to the chart's ${mib}, as in a pod`
+    : `, **without** the chart's memory limit of ${mib} (${limit.reason}), so Node sized its heap from the host's memory`;
+}
+
 export function renderMarkdown(results) {
   const m = results.machine;
   const s = results.settings;
@@ -169,7 +178,8 @@ export function renderMarkdown(results) {
   L.push('# flex-auth benchmark results');
   L.push('');
   L.push(`Run ${results.started_at} to ${results.finished_at ?? '(unfinished)'}${results.complete ? '' : ' — **incomplete run**'}; commit ${results.git.commit ?? '?'}${results.git.src_dirty ? ' with uncommitted changes in src/' : ''}`
-    + `${results.git.node_flags ? `; flex-auth runs as its image does, \`node ${[...results.git.node_flags, 'dist/src/cli/index.js'].join(' ')} serve\`` : ''}.`);
+    + `${results.git.node_flags ? `; flex-auth runs as its image does, \`node ${[...results.git.node_flags, 'dist/src/cli/index.js'].join(' ')} serve\`` : ''}`
+    + `${memoryLimitText(results.git.memory_limit)}.`);
   L.push('');
   L.push(`Machine: ${m.cpu_model}, ${m.cpus} CPUs, ${fmt(m.memory_gib, 1)} GiB, ${m.os}, Linux ${m.kernel}; Node ${m.node}, wrk ${m.wrk}, ${m.cerbos ? `Cerbos ${m.cerbos}` : 'Cerbos not installed'}. `
     + (m.pinned ? `Servers pinned to CPU ${m.server_cpu}, wrk and the runner to CPU ${m.client_cpu}.` : '**Not pinned** (fewer than 2 CPUs or no taskset).')

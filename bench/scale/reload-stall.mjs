@@ -6,7 +6,9 @@
  * size, and the load goes on until /readyz shows the new revision and one second more.
  * Prints one JSON line: check latency while steady (p50, p99, max), the worst latency of any
  * check that overlapped the reload, failures, the time to serve the new revision, and the
- * server's peak RSS (VmHWM: both registries alive, plus the validating worker).
+ * server's peak RSS (VmHWM: both registries alive, plus the validating worker). The server runs
+ * as deployed: the image's Node flags, and the chart's memory limit (a memory cgroup of its own,
+ * when this host lets the script make one; `memory_limit` in the output says whether it did).
  *
  *   node bench/scale/reload-stall.mjs --actors 100000 [--root CHECKOUT] [--concurrency 4] [--steady 5]
  *
@@ -20,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateRegistry } from '../lib/registry-gen.mjs';
-import { deployedNodeFlags, freePort, memory, startPinned, stop, waitReady } from '../lib/proc.mjs';
+import { deployedMemoryLimit, deployedNodeFlags, freePort, memory, memoryCgroup, startPinned, stop, waitReady } from '../lib/proc.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -39,8 +41,11 @@ writeFileSync(file, JSON.stringify(before));
 
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
-// Started as the image starts it (its Node flags set the young generation, which the peak counts).
-const server = startPinned({ command: process.execPath, args: [...deployedNodeFlags(ROOT), path.join(ROOT, 'dist/src/cli/index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', file] });
+// Started as the image starts it, under the pod's memory limit: its Node flags set the young
+// generation and the limit sets the heap's, both of which the peak counts.
+const limitBytes = deployedMemoryLimit(ROOT);
+const cgroup = memoryCgroup(limitBytes, 'reload-stall');
+const server = startPinned({ command: process.execPath, cgroupProcs: cgroup.procs, args: [...deployedNodeFlags(ROOT), path.join(ROOT, 'dist/src/cli/index.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--registry-file', file] });
 const agent = new Agent({ keepAlive: true, maxSockets: Number(values.concurrency) + 1 });
 
 function call(method, route, body) {
@@ -93,6 +98,7 @@ try {
   const worst = Math.max(...during.map((c) => c.ended - c.started));
   console.log(JSON.stringify({
     root: ROOT, actors, concurrency: Number(values.concurrency),
+    memory_limit: { bytes: limitBytes, applied: cgroup.reason === undefined, ...(cgroup.reason ? { reason: cgroup.reason } : {}) },
     steady: { checks: steady.length, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: steady.at(-1) },
     reload: {
       served_after_ms: servedAt === undefined ? null : servedAt - swapAt,
@@ -104,5 +110,6 @@ try {
 } finally {
   agent.destroy();
   await stop(server);
+  cgroup.remove?.();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -5,7 +5,8 @@
  * README documents every value, and the image build ships what `flex-auth serve` needs.
  * Rendering, linting and the API server's verdict are in test/k8s/deploy.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { parse as parseYaml } from 'yaml';
@@ -112,6 +113,29 @@ describe('deployment artifacts (no Helm needed)', () => {
       expect(start).to.equal('node --max-semi-space-size=16 --min-semi-space-size=16 dist/src/cli/index.js serve');
       const { deployedNodeFlags } = await import(path.join(ROOT, 'bench', 'lib', 'proc.mjs')) as { deployedNodeFlags: (root: string) => string[] };
       expect(deployedNodeFlags(ROOT)).to.deep.equal(['--max-semi-space-size=16', '--min-semi-space-size=16']);
+    });
+
+    it('gives the benchmark the memory limit the chart and the plain manifests set', async () => {
+      const { deployedMemoryLimit } = await import(path.join(ROOT, 'bench', 'lib', 'proc.mjs')) as { deployedMemoryLimit: (root: string) => number };
+      const manifest = parseYaml(readText('deploy', 'base', 'deployment.yaml')) as { spec: { template: { spec: { containers: { resources: { limits: { memory: string } } }[] } } } };
+      expect(manifest.spec.template.spec.containers[0]!.resources.limits.memory).to.equal('768Mi');
+      expect(deployedMemoryLimit(ROOT)).to.equal(768 * 1024 * 1024);
+      // Another checkout's chart is read the same way; a limit that is no quantity stops the run.
+      const other = mkdtempSync(path.join(tmpdir(), 'flex-auth-chart-'));
+      try {
+        mkdirSync(path.join(other, 'charts', 'flex-auth'), { recursive: true });
+        const values = path.join(other, 'charts', 'flex-auth', 'values.yaml');
+        writeFileSync(values, 'resources:\n  limits:\n    memory: 1Gi\n');
+        expect(deployedMemoryLimit(other)).to.equal(2 ** 30);
+        writeFileSync(values, 'resources:\n  limits:\n    memory: 500M\n');
+        expect(deployedMemoryLimit(other)).to.equal(500e6);
+        writeFileSync(values, 'resources:\n  limits:\n    memory: lots\n');
+        expect(() => deployedMemoryLimit(other)).to.throw(/resources\.limits\.memory is not a memory quantity \(lots\)/);
+        writeFileSync(values, 'resources: {}\n');
+        expect(() => deployedMemoryLimit(other)).to.throw(/not a memory quantity \(none\)/);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
     });
 
     it('builds with npm ci and ships production dependencies, dist/src, package.json and examples', () => {

@@ -1,5 +1,7 @@
 // The benchmark's own arithmetic: the order rounds run in and how the report judges the goals.
 // bench/ is plain JavaScript outside the build, so it is imported from the checkout.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
@@ -130,6 +132,33 @@ describe('benchmark report', () => {
     const wrong = goalNamed(evaluateGoals(resultsOf([], { reload: reload([swap('B', 40), swap('A', 38)], 3) })), 'reload under load: failed or wrong');
     expect(wrong.value).to.equal(3);
     expect(wrong.met).to.equal(false);
+  });
+
+  it('says whether flex-auth ran under its pod\'s memory limit', async () => {
+    const { renderMarkdown } = await benchModule('report.mjs');
+    const render = (memoryLimit: unknown) => renderMarkdown({ ...resultsOf([]), machine: machine(), git: { memory_limit: memoryLimit }, started_at: '', goals: [], settings: { sizes: [], targets: [] } }) as string;
+    const mib768 = 768 * 2 ** 20;
+    expect(render({ bytes: mib768, applied: true })).to.include('each server in a memory cgroup of its own limited to the chart\'s 768 MiB');
+    const without = render({ bytes: mib768, applied: false, reason: 'no memory cgroup found' });
+    expect(without).to.include('**without** the chart\'s memory limit of 768 MiB (no memory cgroup found)');
+    expect(without).not.to.include('memory cgroup of its own');
+  });
+
+  // The CPU a window is charged comes from /proc/PID/stat of the pid the runner spawned: joining
+  // the cgroup must not leave a shell in between. A plain file stands in for cgroup.procs.
+  it('starts a server in its cgroup under the pid it was spawned with', async () => {
+    const { startPinned } = await benchModule('proc.mjs');
+    const dir = mkdtempSync(path.join(tmpdir(), 'flex-auth-procs-'));
+    try {
+      const procs = path.join(dir, 'cgroup.procs');
+      const out = path.join(dir, 'out');
+      const child = startPinned({ command: process.execPath, args: ['-e', 'console.log(process.pid)'], cgroupProcs: procs, stdoutFile: out });
+      expect(await child.exited).to.deep.equal({ code: 0, signal: null });
+      expect(readFileSync(procs, 'utf8').trim()).to.equal(String(child.pid));
+      expect(readFileSync(out, 'utf8').trim()).to.equal(String(child.pid));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
