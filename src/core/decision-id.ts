@@ -10,13 +10,13 @@ import type { NormalizedRequest } from './types.js';
  */
 export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
   const { resource, principals } = request;
-  let list = '[';
-  for (let i = 0; i < principals.length; i++) list += (i === 0 ? '' : ',') + jsonString(principals[i]!);
-  return '{"policy":' + jsonString(policy) + ',"request":{"action":' + jsonString(request.action) + ',"principals":' + list +
+  // The policy, the revision and principals are plain by construction (canonical-json.ts).
+  const list = principals.length === 0 ? '' : `"${principals.join('","')}"`;
+  return '{"policy":"' + policy + '","request":{"action":' + jsonString(request.action) + ',"principals":[' + list +
     '],"resource":{"id":' + jsonString(resource.id) + ',"type":' + jsonString(resource.type) + '},"subject":' +
     // Stryker disable next-line ConditionalExpression: '' + null is 'null', the same text
     jsonString(request.subject) + ',"ttl_seconds":' + (request.ttl_seconds === null ? 'null' : request.ttl_seconds) +
-    '},"revision":' + jsonString(revision) + '}';
+    '},"revision":"' + revision + '"}';
 }
 
 /** What `decisionId` makes: a grant's `key_id` and a decision's id have exactly this form. */

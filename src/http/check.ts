@@ -47,11 +47,12 @@ function send(res: ServerResponse, status: number, body: unknown, requestId: str
  */
 export function decisionJson(decision: DecisionRecord['decision'] & { readonly trace?: unknown }): string {
   if (decision.trace !== undefined) return JSON.stringify(decision);
-  let json = `{"allow":${decision.allow},"reason":${quote(decision.reason)}`;
+  // The reason, decision id, revision and policy are plain by construction (canonical-json.ts).
+  let json = `{"allow":${decision.allow},"reason":"${decision.reason}"`;
   if (decision.message !== undefined) json += `,"message":${quote(decision.message)}`;
-  if (decision.decision_id !== undefined) json += `,"decision_id":${quote(decision.decision_id)}`;
-  if (decision.registry_revision !== undefined) json += `,"registry_revision":${quote(decision.registry_revision)}`;
-  if (decision.policy !== undefined) json += `,"policy":${quote(decision.policy)}`;
+  if (decision.decision_id !== undefined) json += `,"decision_id":"${decision.decision_id}"`;
+  if (decision.registry_revision !== undefined) json += `,"registry_revision":"${decision.registry_revision}"`;
+  if (decision.policy !== undefined) json += `,"policy":"${decision.policy}"`;
   if (decision.grant !== undefined) json += `,"grant":${grantJson(decision.grant)}`;
   return `${json}}`;
 }

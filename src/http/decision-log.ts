@@ -32,8 +32,14 @@ export interface DecisionRecord {
   readonly warnings?: readonly string[];
 }
 
-function quoteOrNull(value: string | undefined): string {
-  return value === undefined ? 'null' : quote(value);
+/** The JSON of a string plain by construction (canonical-json.ts), or null. */
+function plainOrNull(value: string | undefined): string {
+  return value === undefined ? 'null' : `"${value}"`;
+}
+
+/** The JSON list of strings plain by construction (canonical-json.ts). */
+function plainList(values: readonly string[]): string {
+  return values.length === 0 ? '[]' : `["${values.join('","')}"]`;
 }
 
 function quoteList(values: readonly string[]): string {
@@ -52,8 +58,9 @@ export function grantJson(grant: CertificateGrant): string {
   const options = command === undefined
     ? (addresses === undefined ? '{}' : `{"source_address":${quoteList(addresses)}}`)
     : `{"force_command":${quote(command)}${addresses === undefined ? '' : `,"source_address":${quoteList(addresses)}`}}`;
-  return `{"ttl_seconds":${grant.ttl_seconds},"principals":${quoteList(grant.principals)},"cert_type":${quote(grant.cert_type)},` +
-    `"extensions":${quoteList(grant.extensions)},"critical_options":${options},"key_id":${quote(grant.key_id)}}`;
+  // Principals, the type, extensions and the key id are plain by construction (canonical-json.ts).
+  return `{"ttl_seconds":${grant.ttl_seconds},"principals":${plainList(grant.principals)},"cert_type":"${grant.cert_type}",` +
+    `"extensions":${plainList(grant.extensions)},"critical_options":${options},"key_id":"${grant.key_id}"}`;
 }
 
 /**
@@ -83,10 +90,12 @@ function decisionFields({ requestId, request, decision, durationMs, caller, warn
   const warned = warnings !== undefined && warnings.length > 0
     ? `,"warnings":${JSON.stringify(warnings.slice(0, MAX_WARNINGS).map((warning) => warning.slice(0, MAX_WARNING_LENGTH)))}`
     : '';
-  return `"decision_id":${quoteOrNull(decision.decision_id)},"request_id":${quote(requestId)},"allow":${decision.allow},` +
-    `"reason":${quote(decision.reason)},"subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
+  // The ids, reason, revision and policy are plain by construction (canonical-json.ts); what
+  // the caller named is quoted.
+  return `"decision_id":${plainOrNull(decision.decision_id)},"request_id":"${requestId}","allow":${decision.allow},` +
+    `"reason":"${decision.reason}","subject":${quote(request.subject.id)},"action":${quote(request.action)},` +
     `"resource":{"type":${quote(resource.type)},"id":${quote(resource.id)}},` +
-    `"registry_revision":${quoteOrNull(decision.registry_revision)},"policy":${quoteOrNull(decision.policy)},` +
+    `"registry_revision":${plainOrNull(decision.registry_revision)},"policy":${plainOrNull(decision.policy)},` +
     `"duration_ms":${millisText(durationMs)}${keys},"caller":${quote(caller)}${grant}${warned}`;
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 
-const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A caller's id, kept as given when it matches; a reply and a decision line write it unescaped. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `X-Request-Id` when well-formed, else a new one, so every call can be found in the log. */
 export function requestIdFor(given: string | string[] | undefined): string {

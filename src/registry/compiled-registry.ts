@@ -5,6 +5,7 @@ import type { Actor, ActorType, PolicyRegistry, TtlBounds } from '../core/types.
 import { tuple, usersetGroup } from './document.js';
 import type { ActorEntry, Duration, RegistryDocument, RegistryMetadata, RelationshipTuple } from './document.js';
 import type { GroupGraph, GroupMembership } from './groups.js';
+import { REVISION_PATTERN } from './revision.js';
 
 const DEFAULT_ACTIONS = ['sign'];
 const DEFAULT_MIN_TTL_SECONDS = 1;
@@ -175,6 +176,8 @@ export class CompiledRegistry implements PolicyRegistry {
 
   /** `groups` is the document's group graph, already built (and found acyclic) by validation. */
   constructor(document: RegistryDocument, revision: string, groups: GroupGraph, compiled?: ActorIndex) {
+    // Every reply and decision line writes the revision unescaped (plain by construction, canonical-json.ts).
+    if (!REVISION_PATTERN.test(revision)) throw new Error(`a registry revision is sha256: and 64 hex digits (got ${JSON.stringify(revision.slice(0, 80))})`);
     this.revision = revision;
     this.metadata = Object.freeze({ ...document.metadata });
     const relationships = document.relationships ?? [];

@@ -3,6 +3,9 @@ import { stringify } from 'safe-stable-stringify';
 import { ChunkedSha256, jsonString } from '../core/canonical-json.js';
 import type { ActorEntry, Duration, RegistryDocument, RelationshipTuple } from './document.js';
 
+/** What `revisionOf` and `revisionOfValid` make, and all a compiled registry accepts. */
+export const REVISION_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
 /**
  * `sha256:` + hex SHA-256 of the canonical JSON (keys sorted recursively, as safe-stable-stringify
  * writes them), so re-formatting a file keeps its revision.

@@ -10,7 +10,7 @@ import { parseCheckRequest } from '../../../src/core/check-request.js';
 import { decide } from '../../../src/core/decide.js';
 import { decisionJson } from '../../../src/http/check.js';
 import { loadRegistry } from '../../../src/registry/load.js';
-import { anyGrant, v1Grant } from '../../helpers/grants.js';
+import { anyGrant, decisionIdText, principalText, revisionText, v1Grant } from '../../helpers/grants.js';
 import { certificateCase, PRODUCTION_TEXT, wellFormed } from '../../helpers/request-arbitraries.js';
 
 const registry = loadRegistry(PRODUCTION_TEXT);
@@ -48,9 +48,9 @@ describe('decisionJson: the reply body of a check', () => {
     }));
   });
 
-  it('quotes any principal and id as JSON.stringify does (quotes, backslashes, control and non-ASCII characters)', () => {
+  it('writes ids, revisions and principals of their forms, and quotes a critical option as JSON.stringify does (quotes, backslashes, control and non-ASCII characters)', () => {
     const text = fc.string({ unit: 'binary', maxLength: 20 });
-    fc.assert(fc.property(text, text, fc.array(text, { minLength: 1, maxLength: 4 }), fc.nat(), (id, revision, principals, ttl) => {
+    fc.assert(fc.property(decisionIdText, revisionText, fc.array(principalText, { minLength: 1, maxLength: 4 }), fc.nat(), (id, revision, principals, ttl) => {
       const decision = { allow: true, reason: 'allowed', decision_id: id, registry_revision: revision, policy: 'ssh-sign/v1', grant: v1Grant(ttl, principals, id) };
       expect(decisionJson(decision)).to.equal(JSON.stringify(decision));
     }));

@@ -7,7 +7,7 @@ import { DecisionLog, millisText } from '../../../src/http/decision-log.js';
 import type { DecisionRecord } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
 import { pollUntil } from '../../helpers/poll.js';
-import { anyGrant, v1Grant } from '../../helpers/grants.js';
+import { anyGrant, decisionIdText, reasonText, requestIdText, revisionText, v1Grant } from '../../helpers/grants.js';
 import type { Logger } from '../../../src/logger.js';
 
 /**
@@ -50,8 +50,9 @@ function withoutTime(line: string): string {
 // Plain ASCII (the fast path), and strings with quotes, escapes, controls and beyond ASCII.
 const tricky = fc.constantFrom('a', 'Z', '0', ' ', '~', '"', '\\', '/', '\u0000', '\n', '\u001f', '\u007f', 'é', '\u2028', '\ud800', '😀');
 const text = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: tricky, maxLength: 40 }), fc.string({ maxLength: 40 }));
+// Any text where the line quotes what it writes; ids, reasons and revisions of their forms, which it writes unescaped.
 const record: fc.Arbitrary<DecisionRecord> = fc.record({
-  requestId: text,
+  requestId: requestIdText,
   request: fc.record({
     subject: fc.record({ id: text }),
     action: text,
@@ -66,10 +67,10 @@ const record: fc.Arbitrary<DecisionRecord> = fc.record({
   }),
   decision: fc.record({
     allow: fc.boolean(),
-    reason: text,
-    decision_id: text,
-    registry_revision: text,
-    policy: text,
+    reason: reasonText,
+    decision_id: decisionIdText,
+    registry_revision: revisionText,
+    policy: fc.constant('ssh-sign/v1'),
     grant: anyGrant(text),
   }, { requiredKeys: ['allow', 'reason'] }),
   durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),
@@ -107,7 +108,7 @@ describe('millisText', () => {
 });
 
 describe('the decision log', () => {
-  it('writes the line pino writes for the same fields, whatever the strings hold', async () => {
+  it('writes the line pino writes for the same fields, whatever the caller\'s strings hold', async () => {
     await fc.assert(fc.asyncProperty(record, async (input) => {
       const ours = capture();
       const reference = capture();
