@@ -52,7 +52,9 @@ const CERBOS_BIN = path.join(BENCH, 'node_modules', '@cerbos', 'cerbos-linux-x64
 
 const DEFAULTS = {
   targets: 'auto', sizes: '10,1000,100000', phases: 'checks,scale,profile',
-  duration: '5', warmup: '1', rounds: '4', connections: '32',
+  // Eight rounds: the host's slow spells last tens of seconds and took two of four windows of one
+  // target in several runs, which a median of four cannot outvote (docs/performance.md).
+  duration: '5', warmup: '1', rounds: '8', connections: '32',
   'reload-size': '10000', 'reload-window': '16', 'profile-size': '1000', 'profile-duration': '10',
   'overhead-rounds': '6', 'cerbos-log-level': 'warn', 'server-cpu': '0', 'client-cpu': '1',
 };
