@@ -11,7 +11,8 @@ import type { NormalizedRequest } from './types.js';
 export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
   const { resource, principals } = request;
   // The policy, the revision and principals are plain by construction (canonical-json.ts).
-  const list = principals.length === 0 ? '' : `"${principals.join('","')}"`;
+  let list = '';
+  for (let i = 0; i < principals.length; i++) list += (i === 0 ? '"' : ',"') + principals[i]! + '"';
   return '{"policy":"' + policy + '","request":{"action":' + jsonString(request.action) + ',"principals":[' + list +
     '],"resource":{"id":' + jsonString(resource.id) + ',"type":' + jsonString(resource.type) + '},"subject":' +
     // Stryker disable next-line ConditionalExpression: '' + null is 'null', the same text
