@@ -29,6 +29,13 @@ export function jsonString(value: string): string {
   return PLAIN_STRING.test(value) ? '"' + value + '"' : JSON.stringify(value);
 }
 
+/** The JSON list of strings plain by construction (above): no test; a loop, as a join cost more for the one or two a check holds. */
+export function plainJsonList(values: readonly string[]): string {
+  let list = '[';
+  for (let i = 0; i < values.length; i++) list += (i === 0 ? '"' : ',"') + values[i]! + '"';
+  return `${list}]`;
+}
+
 /**
  * SHA-256 of text written in pieces, hashed in chunks as it comes: a large registry's canonical
  * text is never held whole.

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import { jsonString } from './canonical-json.js';
+import { jsonString, plainJsonList } from './canonical-json.js';
 import type { NormalizedRequest } from './types.js';
 
 /**
@@ -11,10 +11,8 @@ import type { NormalizedRequest } from './types.js';
 export function canonicalDecisionInput(policy: string, revision: string, request: NormalizedRequest): string {
   const { resource, principals } = request;
   // The policy, the revision and principals are plain by construction (canonical-json.ts).
-  let list = '';
-  for (let i = 0; i < principals.length; i++) list += (i === 0 ? '"' : ',"') + principals[i]! + '"';
-  return '{"policy":"' + policy + '","request":{"action":' + jsonString(request.action) + ',"principals":[' + list +
-    '],"resource":{"id":' + jsonString(resource.id) + ',"type":' + jsonString(resource.type) + '},"subject":' +
+  return '{"policy":"' + policy + '","request":{"action":' + jsonString(request.action) + ',"principals":' + plainJsonList(principals) +
+    ',"resource":{"id":' + jsonString(resource.id) + ',"type":' + jsonString(resource.type) + '},"subject":' +
     // Stryker disable next-line ConditionalExpression: '' + null is 'null', the same text
     jsonString(request.subject) + ',"ttl_seconds":' + (request.ttl_seconds === null ? 'null' : request.ttl_seconds) +
     '},"revision":"' + revision + '"}';

@@ -1,4 +1,4 @@
-import { jsonString as quote } from '../core/canonical-json.js';
+import { jsonString as quote, plainJsonList as plainList } from '../core/canonical-json.js';
 import type { CertificateGrant, CheckRequest } from '../core/types.js';
 import { infoLines } from '../logger.js';
 import type { InfoLines, Logger } from '../logger.js';
@@ -35,13 +35,6 @@ export interface DecisionRecord {
 /** The JSON of a string plain by construction (canonical-json.ts), or null. */
 function plainOrNull(value: string | undefined): string {
   return value === undefined ? 'null' : `"${value}"`;
-}
-
-/** The JSON list of strings plain by construction (canonical-json.ts); a loop, as a join cost more for the one or two a grant holds. */
-function plainList(values: readonly string[]): string {
-  let list = '[';
-  for (let i = 0; i < values.length; i++) list += (i === 0 ? '"' : ',"') + values[i]! + '"';
-  return `${list}]`;
 }
 
 function quoteList(values: readonly string[]): string {
