@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import type { DestinationStream, Logger as PinoLogger } from 'pino';
@@ -13,12 +14,78 @@ export interface LoggerOptions {
 /** pino's levels in order, and `silent`: what FLEX_AUTH_LOG_LEVEL may be. */
 export const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
 
+/** `fs.writeSync` with a buffer: bytes written, or it throws. */
+export type WriteBytes = (fd: number, buffer: Buffer, offset: number, length: number) => number;
+
+/** Blocks the thread for `ms`: a synchronous writer has no other way to wait for the reader. */
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** How long to wait before trying again when a non-blocking descriptor is full. */
+const FULL_RETRY_MS = 1;
+/** The encoding buffer kept between writes; a text that needs more is encoded on its own. */
+const KEPT_BUFFER_BYTES = 1 << 20;
+
+/**
+ * The logger's stdout: text written to a file descriptor synchronously and whole, or not at all.
+ * Every line leaves before the write returns (a decision's line before its reply, and nothing
+ * held back at exit), a full non-blocking descriptor is waited for, and a text written in part
+ * when the descriptor fails breaks the writer for good, since whatever followed would continue
+ * a torn line.
+ *
+ * In place of pino.destination (sonic-boom), which measures each text's UTF-8 length before
+ * writing it and copies all of it into a new Buffer after: three encodings of every group of
+ * decision lines, where this makes one, into a buffer it keeps (docs/performance.md).
+ */
+export class SyncFdWriter {
+  private buffer = Buffer.allocUnsafeSlow(128 * 1024);
+  private torn: Error | undefined;
+
+  constructor(
+    readonly fd: number,
+    private readonly writeBytes: WriteBytes = writeSync,
+    private readonly wait: (ms: number) => void = sleep,
+  ) {}
+
+  /** Writes all of `text` as UTF-8, or throws (the descriptor's error, such as EPIPE). */
+  write(text: string): void {
+    if (this.torn) throw this.torn;
+    const { bytes, length } = this.encode(text);
+    let offset = 0;
+    while (offset < length) {
+      try {
+        offset += this.writeBytes(this.fd, bytes, offset, length - offset);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') {
+          this.wait(FULL_RETRY_MS);
+          continue;
+        }
+        if (offset > 0) this.torn = error as Error;
+        throw error;
+      }
+    }
+  }
+
+  private encode(text: string): { bytes: Buffer; length: number } {
+    // UTF-8 takes at most 3 bytes for each UTF-16 unit (a lone surrogate becomes U+FFFD, 3 bytes).
+    const most = text.length * 3;
+    if (most > KEPT_BUFFER_BYTES) {
+      const bytes = Buffer.from(text, 'utf8');
+      return { bytes, length: bytes.length };
+    }
+    if (most > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(most);
+    return { bytes: this.buffer, length: this.buffer.write(text, 0, 'utf8') };
+  }
+}
+
 /**
  * The one destination of a logger's lines, held here rather than read back from pino, so the
  * decision log can write to it directly and know whether its lines went out. A write that
- * throws fails that write. An `error` event breaks the destination for good: pino's stdout
- * stream reports EPIPE only that way and then turns its own `write` into a no-op, so without
- * this a decision would be answered with no line written.
+ * throws fails that write (stdout's writer throws EPIPE on every write once nobody reads). An
+ * `error` event breaks the destination for good: a stream such as pino's own stdout stream
+ * reports EPIPE only that way and then turns its `write` into a no-op, so without this a
+ * decision would be answered with no line written.
  */
 class LogOutput {
   private broken: Error | undefined;
@@ -78,7 +145,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const setting = options.level === undefined ? 'FLEX_AUTH_LOG_LEVEL' : 'the log level';
     throw new Error(`${setting} must be one of ${LOG_LEVELS.join(', ')} (got ${level})`);
   }
-  const output = new LogOutput(options.destination ?? pino.destination({ dest: 1, sync: true }));
+  const output = new LogOutput(options.destination ?? new SyncFdWriter(1));
   const logger = pino(
     {
       level,

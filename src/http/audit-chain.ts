@@ -30,6 +30,18 @@ export function chainOf(previous: string, content: string): string {
   return hash('sha256', previous + content, 'hex');
 }
 
+/**
+ * A line's `chain` and the line as written (no newline), for the content `content + close`
+ * (`close`: its last member and brace) after a line whose chain is `previous`. The text is
+ * joined once, for the hash, and the line is cut from that one copy: a decision line is built
+ * from dozens of pieces, and walking them again to write it cost more than the cut.
+ */
+export function chainedLine(previous: string, content: string, close: string): { chain: string; line: string } {
+  const covered = previous + content + close;
+  const chain = hash('sha256', covered, 'hex');
+  return { chain, line: `${covered.slice(previous.length, previous.length + content.length)}${chainMember(chain)}${close}` };
+}
+
 /** The chain member to insert before `msg`. */
 export function chainMember(chain: string): string {
   return `${CHAIN_MEMBER}${chain}"`;

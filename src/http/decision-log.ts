@@ -2,7 +2,7 @@ import { jsonString as quote, plainJsonList as plainList } from '../core/canonic
 import type { CertificateGrant, CheckRequest } from '../core/types.js';
 import { infoLines } from '../logger.js';
 import type { InfoLines, Logger } from '../logger.js';
-import { chainMember, chainOf, CHAIN_START, checkpointMac, newLogId } from './audit-chain.js';
+import { chainedLine, CHAIN_START, checkpointMac, newLogId } from './audit-chain.js';
 
 /** Key names only: metadata values are the caller's and may be anything, secrets included. */
 const MAX_METADATA_KEYS = 32;
@@ -194,8 +194,9 @@ export class DecisionLog {
     // holds on to the string of every number it converted for a while: with a new number on every
     // line, that was long enough for each to reach the old generation (docs/performance.md).
     const content = this.info.open(`${decisionFields(record)},"seq":${this.seq.toFixed(0)}${this.logIdMember}`);
-    this.chain = chainOf(this.chain, content + this.info.close);
-    this.pending += `${content}${chainMember(this.chain)}${this.info.close}\n`;
+    const { chain, line } = chainedLine(this.chain, content, this.info.close);
+    this.chain = chain;
+    this.pending += `${line}\n`;
     if (this.checkpoints && this.seq - this.sealedSeq >= this.checkpoints.every) this.queueCheckpoint(this.checkpoints.key());
     this.waiting.push(then);
     if (this.waiting.length >= DecisionLog.GROUP_SIZE) this.commit();

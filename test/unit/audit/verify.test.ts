@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { chainOf, splitChained } from '../../../src/http/audit-chain.js';
+import { createHash } from 'node:crypto';
+import { chainedLine, chainOf, splitChained } from '../../../src/http/audit-chain.js';
 import { AuditVerifier, decisionTail } from '../../../src/http/audit-verify.js';
 import { DecisionLog } from '../../../src/http/decision-log.js';
 import { createLogger } from '../../../src/logger.js';
@@ -127,6 +128,18 @@ function mutate(original: readonly string[], change: Mutation): { lines: string[
     }
   }
 }
+
+describe('a decision line\'s chain as the writer makes it (chainedLine)', () => {
+  it('writes the content it hashed, with the chain member before the close: what the verifier splits and hashes again', () => {
+    const hex = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 });
+    fc.assert(fc.property(hex, fc.string({ unit: 'binary', maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 30 }), (previous, content, close) => {
+      const { chain, line } = chainedLine(previous, `{${content}`, close);
+      expect(chain).to.equal(createHash('sha256').update(`${previous}{${content}${close}`, 'utf8').digest('hex'));
+      expect(chain).to.equal(chainOf(previous, `{${content}${close}`));
+      expect(line).to.equal(`{${content},"chain":"${chain}"${close}`);
+    }), { numRuns: 300 });
+  });
+});
 
 describe('flex-auth audit verify (src/http/audit-verify.ts)', () => {
   it('finds untouched logs intact, interleaved with each other and with other lines, with and without the key', () => {
