@@ -74,7 +74,7 @@ export class SyncFdWriter {
       const bytes = Buffer.from(text, 'utf8');
       return { bytes, length: bytes.length };
     }
-    if (most > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(most);
+    if (most > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(Math.min(KEPT_BUFFER_BYTES, Math.max(most, 2 * this.buffer.length)));
     return { bytes: this.buffer, length: this.buffer.write(text, 0, 'utf8') };
   }
 }
