@@ -17,9 +17,12 @@ export const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values)
 /** `fs.writeSync` with a buffer: bytes written, or it throws. */
 export type WriteBytes = (fd: number, buffer: Buffer, offset: number, length: number) => number;
 
+/** Never notified: `Atomics.wait` on it only times out. */
+const NEVER_SET = new Int32Array(new SharedArrayBuffer(4));
+
 /** Blocks the thread for `ms`: a synchronous writer has no other way to wait for the reader. */
 function sleep(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  Atomics.wait(NEVER_SET, 0, 0, ms);
 }
 
 /** How long to wait before trying again when a non-blocking descriptor is full. */
@@ -28,8 +31,8 @@ const FULL_RETRY_MS = 1;
 const KEPT_BUFFER_BYTES = 1 << 20;
 
 /**
- * The logger's stdout: text written to a file descriptor synchronously and whole, or not at all.
- * Every line leaves before the write returns (a decision's line before its reply, and nothing
+ * The logger's stdout: text written to a file descriptor synchronously and whole, or the write
+ * throws. Every line leaves before the write returns (a decision's line before its reply, and nothing
  * held back at exit), a full non-blocking descriptor is waited for, and a text written in part
  * when the descriptor fails breaks the writer for good, since whatever followed would continue
  * a torn line.
