@@ -46,7 +46,7 @@ export class SyncFdWriter {
   private torn: Error | undefined;
 
   constructor(
-    readonly fd: number,
+    private readonly fd: number,
     private readonly writeBytes: WriteBytes = writeSync,
     private readonly wait: (ms: number) => void = sleep,
   ) {}
