@@ -8,8 +8,9 @@
  *
  * Each stage runs `--ops` operations (cycling through the mix) `--samples` times after a warm-up;
  * the median CPU time (user + system) per operation is reported, in ns, with each stage's share of the sum and, for the
- * stages the floors also do, the floors' own cost. Stages a profile sees but a loop cannot
- * isolate (Node's HTTP parser and reply, the socket writes) are in the profile (`npm run bench
+ * stages the floors also do, the floors' own cost; and the bytes an operation allocates, which the young generation's
+ * scavenges cost again later (the loop runs with the image's Node flags, so that generation is the deployed one).
+ * Stages a profile sees but a loop cannot isolate (Node's HTTP parser and reply, the socket writes) are in the profile (`npm run bench
  * -- --phases profile`); docs/performance.md puts both together. Pinned to one CPU when
  * `taskset` is there (the first CPU of the benchmark's pair, as a server is).
  */
@@ -18,8 +19,9 @@ import { readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 import { ensureData } from './lib/data.mjs';
-import { startLogPipe } from './lib/proc.mjs';
+import { deployedNodeFlags, startLogPipe } from './lib/proc.mjs';
 import { median } from './lib/stats.mjs';
 
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
@@ -36,9 +38,13 @@ const { values: flags } = parseArgs({
   },
 });
 
-// Re-run pinned to one CPU (taskset execs node again with --pinned), when taskset is there.
-if (!flags.pinned && spawnSync('taskset', ['-V']).status === 0) {
-  const r = spawnSync('taskset', ['-c', flags.cpu, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--pinned'], { stdio: 'inherit' });
+// Re-run with the image's Node flags (its young generation) and --expose-gc (for the bytes each
+// stage allocates), pinned to one CPU when taskset is there.
+if (!flags.pinned) {
+  const node = [process.execPath, ...deployedNodeFlags(path.resolve(flags.root)), '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2), '--pinned'];
+  const r = spawnSync('taskset', ['-V']).status === 0
+    ? spawnSync('taskset', ['-c', flags.cpu, ...node], { stdio: 'inherit' })
+    : spawnSync(node[0], node.slice(1), { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
@@ -140,13 +146,34 @@ function time(fn, ops) {
   return ((used.user + used.system) * 1000) / ops;
 }
 
+function youngBytes() {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_used_size;
+}
+
+/**
+ * Bytes allocated per operation: the young generation's growth over 1,000 operations that start
+ * right after a full GC. 1,000 of the largest stage (about 4 KB each) fill a quarter of the 16 MiB
+ * semi-space, well short of where V8 starts a scavenge; NaN if a collection came all the same
+ * (it would have freed some of what was allocated).
+ */
+function bytes(fn) {
+  const ops = 1000;
+  globalThis.gc();
+  const collections = new GCProfiler();
+  collections.start();
+  const before = youngBytes();
+  for (let k = 0; k < ops; k += 1) sink += fn(k % n);
+  const grown = youngBytes() - before;
+  return collections.stop().statistics.length === 0 ? grown / ops : Number.NaN;
+}
+
 const ops = Number(flags.ops);
 const rows = [];
 for (const [name, fn, kind] of stages) {
   time(fn, ops); // warm-up: the JIT, caches
   const samples = [];
   for (let s = 0; s < Number(flags.samples); s += 1) samples.push(time(fn, ops));
-  rows.push({ stage: name, kind: kind ?? 'flex-auth', ns_per_op: median(samples), min_ns: Math.min(...samples), max_ns: Math.max(...samples) });
+  rows.push({ stage: name, kind: kind ?? 'flex-auth', ns_per_op: median(samples), min_ns: Math.min(...samples), max_ns: Math.max(...samples), bytes_per_op: bytes(fn) });
 }
 pipe.stop();
 
@@ -157,13 +184,14 @@ if (flags.json) {
 } else {
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   console.log(`stages of one check, ${root} (${commit}), ${flags.size} actors, ${n} checks cycled; median of ${flags.samples} x ${ops} ops, node ${process.version}`);
-  console.log(`${'stage'.padEnd(66)} ${'ns/op'.padStart(8)} ${'range'.padStart(15)} ${'share'.padStart(6)}`);
+  console.log(`${'stage'.padEnd(66)} ${'ns/op'.padStart(8)} ${'range'.padStart(15)} ${'share'.padStart(6)} ${'bytes/op'.padStart(9)}`);
   for (const r of rows) {
     const counted = flexRows.includes(r);
     const share = counted ? `${((100 * r.ns_per_op) / sum).toFixed(1)} %` : r.kind === 'part' ? '(part)' : '';
-    console.log(`${r.stage.padEnd(66)} ${r.ns_per_op.toFixed(0).padStart(8)} ${`${r.min_ns.toFixed(0)}-${r.max_ns.toFixed(0)}`.padStart(15)} ${share.padStart(6)}`);
+    console.log(`${r.stage.padEnd(66)} ${r.ns_per_op.toFixed(0).padStart(8)} ${`${r.min_ns.toFixed(0)}-${r.max_ns.toFixed(0)}`.padStart(15)} ${share.padStart(6)} ${r.bytes_per_op.toFixed(0).padStart(9)}`);
   }
-  console.log(`${'sum of the flex-auth stages above (share column; "(part)": inside another)'.padEnd(66)} ${sum.toFixed(0).padStart(8)}`);
-  const floor = rows.filter((r) => r.kind === 'floor').reduce((s, r) => s + r.ns_per_op, 0);
-  console.log(`${'sum of the floor stages'.padEnd(66)} ${floor.toFixed(0).padStart(8)}`);
+  const floorRows = rows.filter((r) => r.kind === 'floor');
+  const total = (list, key) => list.reduce((s, r) => s + r[key], 0);
+  console.log(`${'sum of the flex-auth stages above (share column; "(part)": inside another)'.padEnd(66)} ${sum.toFixed(0).padStart(8)} ${''.padStart(22)} ${total(flexRows, 'bytes_per_op').toFixed(0).padStart(9)}`);
+  console.log(`${'sum of the floor stages'.padEnd(66)} ${total(floorRows, 'ns_per_op').toFixed(0).padStart(8)} ${''.padStart(22)} ${total(floorRows, 'bytes_per_op').toFixed(0).padStart(9)}`);
 }
