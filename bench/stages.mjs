@@ -38,17 +38,18 @@ const { values: flags } = parseArgs({
   },
 });
 
+const root = path.resolve(flags.root);
+
 // Re-run with the image's Node flags (its young generation) and --expose-gc (for the bytes each
 // stage allocates), pinned to one CPU when taskset is there.
 if (!flags.pinned) {
-  const node = [process.execPath, ...deployedNodeFlags(path.resolve(flags.root)), '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2), '--pinned'];
+  const node = [process.execPath, ...deployedNodeFlags(root), '--expose-gc', fileURLToPath(import.meta.url), ...process.argv.slice(2), '--pinned'];
   const r = spawnSync('taskset', ['-V']).status === 0
     ? spawnSync('taskset', ['-c', flags.cpu, ...node], { stdio: 'inherit' })
     : spawnSync(node[0], node.slice(1), { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
 
-const root = path.resolve(flags.root);
 const dist = (p) => import(path.join(root, 'dist', 'src', p));
 const { loadRegistry } = await dist('registry/load.js');
 const { parseRequestJson, parseCheckRequest } = await dist('core/check-request.js');
