@@ -132,7 +132,7 @@ if (!flags['no-install']) install();
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
-const { cpuBusy, cpuCount, cpuMicros, cpuTimes, deployedMemoryLimit, deployedNodeFlags, freePort, hasTaskset, killAll, memory, memoryCgroup, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
+const { cpuBusy, cpuCount, cpuTimes, cpuTimesOf, deployedMemoryLimit, deployedNodeFlags, freePort, hasTaskset, killAll, memory, memoryCgroup, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 // Read once: every start of a build uses its image's Node flags, and the report names them.
 const NODE_FLAGS = { 'flex-auth': deployedNodeFlags(FLEX_ROOT), ...(BASE_ROOT ? { 'flex-auth-base': deployedNodeFlags(BASE_ROOT) } : {}) };
@@ -352,14 +352,18 @@ async function sweep(server, mix) {
 }
 
 async function measure(server, mix, seconds, extra = {}) {
-  const before = cpuMicros(server.pid);
+  const before = cpuTimesOf(server.pid);
   const cpusBefore = cpuTimes();
   const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, check: flags['check-windows'], ...extra });
-  const cpu = cpuMicros(server.pid) - before;
+  const after = cpuTimesOf(server.pid);
+  const cpu = after.total - before.total;
   const busy = cpuBusy(cpusBefore, cpuTimes());
+  const perRequest = (us) => (r.requests ? us / r.requests : null);
   return {
     ...r,
-    server_cpu_us_per_req: r.requests ? cpu / r.requests : null,
+    server_cpu_us_per_req: perRequest(cpu),
+    server_user_us_per_req: perRequest(after.user - before.user),
+    server_system_us_per_req: perRequest(after.system - before.system),
     // The server's own CPU use, and how busy each CPU was (anything on the machine) in the window.
     server_cpu_share: cpu / (r.seconds * 1e6),
     server_cpu_busy: SERVER_CPU === null ? null : busy[SERVER_CPU] ?? null,

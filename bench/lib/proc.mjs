@@ -217,15 +217,21 @@ export function memory(pid) {
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** User + system CPU time of a process (all its threads) in microseconds. */
-export function cpuMicros(pid) {
+/**
+ * CPU time of a process (all its threads) in microseconds: user, system, and their sum. The
+ * split tells a host whose kernel path is slow (a nested VM's system calls) from one whose user
+ * code is: the floors spend most of their time in the kernel, so their ratios read the host too.
+ */
+export function cpuTimesOf(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+    const user = (Number(fields[11]) * 1e6) / CLK_TCK;
+    const system = (Number(fields[12]) * 1e6) / CLK_TCK;
+    return { user, system, total: user + system };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN, total: NaN };
   }
 }
 

@@ -89,6 +89,41 @@ describe('benchmark report', () => {
     expect(renderMarkdown({ ...results, machine: machine(), git: {}, started_at: '', goals: [flat], settings: { ...results.settings, targets: [] } })).to.include('| 0.8996 | >= 0.9 | **missed**');
   });
 
+  it('splits the CPU goal into user and system time when the run recorded them', async () => {
+    const { evaluateGoals } = await benchModule('report.mjs');
+    const split = (user: number, system: number) => ({ server_user_us_per_req: user, server_system_us_per_req: system });
+    const results = resultsOf([
+      { round: 1, size: 10, target: 'flex-auth', rps: 100, cpu: 40 }, { round: 1, size: 10, target: 'node-http', rps: 200, cpu: 32 },
+      { round: 2, size: 10, target: 'flex-auth', rps: 100, cpu: 50 }, { round: 2, size: 10, target: 'node-http', rps: 200, cpu: 36 },
+    ]);
+    const [f1, n1, f2, n2] = results.checks.runs;
+    Object.assign(f1!, split(30, 10));
+    Object.assign(n1!, split(12, 20));
+    Object.assign(f2!, split(36, 14));
+    Object.assign(n2!, split(14, 22));
+    // Medians: flex-auth user 33, system 12; the floor user 13, system 21.
+    const cpu = goalNamed(evaluateGoals(results), "CPU per check / bare node:http's");
+    expect(cpu.detail).to.include('user 33.0 against 13.0 µs (2.54), system 12.0 against 21.0');
+    // A run from before the split (the sum only) says nothing of it.
+    for (const run of results.checks.runs) {
+      delete (run as Record<string, unknown>).server_user_us_per_req;
+      delete (run as Record<string, unknown>).server_system_us_per_req;
+    }
+    expect(goalNamed(evaluateGoals(results), "CPU per check / bare node:http's").detail).not.to.include('user');
+  });
+
+  it('reads a process\'s user and system time apart', async () => {
+    const { cpuTimesOf } = await benchModule('proc.mjs');
+    const before = cpuTimesOf(process.pid);
+    // Busy in user space for a while: user time must move, and the sum stays the sum.
+    const until = process.cpuUsage().user + 50_000;
+    while (process.cpuUsage().user < until) Math.sqrt(Math.random());
+    const after = cpuTimesOf(process.pid);
+    expect(after.user).to.be.greaterThan(before.user);
+    expect(after.total).to.equal(after.user + after.system);
+    expect(cpuTimesOf(-1).total).to.be.NaN;
+  });
+
   it('counts wrong answers in warm-ups and leaves Cerbos unjudged', async () => {
     const { evaluateGoals } = await benchModule('report.mjs');
     const goals = evaluateGoals(resultsOf([
