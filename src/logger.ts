@@ -39,7 +39,7 @@ const KEPT_BUFFER_BYTES = 1 << 20;
  *
  * In place of pino.destination (sonic-boom), which measures each text's UTF-8 length before
  * writing it and copies all of it into a new Buffer after: three encodings of every group of
- * decision lines, where this makes one, into a buffer it keeps (docs/performance.md).
+ * decision lines, where this makes one, into a buffer it keeps (docs/performance-history.md).
  */
 export class SyncFdWriter {
   private buffer = Buffer.allocUnsafeSlow(128 * 1024);

@@ -204,7 +204,7 @@ function syntaxProblem(message: string): string {
  * Parses JSON text, rejecting duplicate keys. Throws `JsonTextError`: for bad syntax at the
  * root path, for a duplicate key at that key's path, both with line and column. Costs one
  * JSON.parse, one count of the member names in the text and one of the keys in the value (see
- * docs/performance.md for the figures).
+ * docs/performance-history.md for the figures).
  */
 export function parseJson(text: string): unknown {
   let value: unknown;

@@ -123,7 +123,7 @@ export class DecisionLog {
   /**
    * Measured with stdout a pipe that another process drains, as in a pod: each write into an
    * empty pipe also wakes the reader, which costs the writer several microseconds, so 32 lines
-   * a write took about 4 µs less CPU per check than 8 (docs/performance.md).
+   * a write took about 4 µs less CPU per check than 8 (docs/performance-history.md).
    */
   static readonly GROUP_SIZE = 32;
 
@@ -192,7 +192,7 @@ export class DecisionLog {
     this.seq += 1;
     // toFixed(0): the digits `${seq}` writes, but not through V8's number-to-string cache, which
     // holds on to the string of every number it converted for a while: with a new number on every
-    // line, that was long enough for each to reach the old generation (docs/performance.md).
+    // line, that was long enough for each to reach the old generation (docs/performance-history.md).
     const content = this.info.open(`${decisionFields(record)},"seq":${this.seq.toFixed(0)}${this.logIdMember}`);
     const { chain, line } = chainedLine(this.chain, content, this.info.close);
     this.chain = chain;
