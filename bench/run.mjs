@@ -132,7 +132,7 @@ if (!flags['no-install']) install();
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
 
 // Imported after the install step (they need nothing from npm, but keep the order obvious).
-const { cpuBusy, cpuCount, cpuTimes, cpuTimesOf, deployedMemoryLimit, deployedNodeFlags, freePort, hasTaskset, killAll, memory, memoryCgroup, pinSelf, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
+const { cpuBusy, cpuCount, cpuTimes, deployedMemoryLimit, deployedNodeFlags, freePort, hasTaskset, killAll, memory, memoryCgroup, pinSelf, processCpuMicros, startLogPipe, startPinned, stop, waitReady } = await import('./lib/proc.mjs');
 const { runWrk, wrkVersion } = await import('./lib/wrk.mjs');
 // Read once: every start of a build uses its image's Node flags, and the report names them.
 const NODE_FLAGS = { 'flex-auth': deployedNodeFlags(FLEX_ROOT), ...(BASE_ROOT ? { 'flex-auth-base': deployedNodeFlags(BASE_ROOT) } : {}) };
@@ -352,10 +352,10 @@ async function sweep(server, mix) {
 }
 
 async function measure(server, mix, seconds, extra = {}) {
-  const before = cpuTimesOf(server.pid);
+  const before = processCpuMicros(server.pid);
   const cpusBefore = cpuTimes();
   const r = await runWrk({ url: server.url, ...mix, seconds, connections: num('connections'), cpu: CLIENT_CPU, check: flags['check-windows'], ...extra });
-  const after = cpuTimesOf(server.pid);
+  const after = processCpuMicros(server.pid);
   const cpu = after.total - before.total;
   const busy = cpuBusy(cpusBefore, cpuTimes());
   const perRequest = (us) => (r.requests ? us / r.requests : null);

@@ -219,10 +219,10 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 
 /**
  * CPU time of a process (all its threads) in microseconds: user, system, and their sum. The
- * split tells a host whose kernel path is slow (a nested VM's system calls) from one whose user
- * code is: the floors spend most of their time in the kernel, so their ratios read the host too.
+ * split shows what kind of host a run had: where the loopback round trip is slow, the floors'
+ * system time grows as much as flex-auth's, and the ratios read the host too.
  */
-export function cpuTimesOf(pid) {
+export function processCpuMicros(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -28,7 +28,7 @@ export function aggregate(results) {
     cell.p50_ms = median(rs.map((r) => r.latency_us.p50 / 1000));
     cell.p99_ms = median(rs.map((r) => r.latency_us.p99 / 1000));
     cell.cpu_us = median(rs.map((r) => r.server_cpu_us_per_req));
-    // Runs before 2026-12-04 16:30 UTC recorded the sum only: these are null there.
+    // Runs before 2026-12-04 16:26 UTC recorded the sum only: these are null there.
     cell.user_us = median(rs.map((r) => r.server_user_us_per_req));
     cell.system_us = median(rs.map((r) => r.server_system_us_per_req));
     cell.server_share = median(rs.map((r) => r.server_cpu_share));
