@@ -16,6 +16,7 @@
  * for whoever called it), and a sample with no flex-auth frame at all is Node's HTTP work.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 function shortUrl(url) {
@@ -85,6 +86,16 @@ function stageOfFrame(frame) {
     if (matches && (names === null || names.includes(frame.functionName))) return stage;
   }
   return null;
+}
+
+/**
+ * The main thread's profile among those `node --cpu-prof` wrote, named
+ * CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: a registry large enough to load off the event
+ * loop (src/registry/store.ts) loads in a worker, which writes a profile of its own (thread 1 and
+ * up) that sorts after the main thread's. Undefined when there is none.
+ */
+export function mainThreadProfile(files) {
+  return files.find((file) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(path.basename(file)));
 }
 
 export function summarize(profile, top = 25, { fromMs = 0, toMs = Infinity, requests = null } = {}) {

@@ -140,7 +140,7 @@ const { ensureData, ensureReloadData } = await import('./lib/data.mjs');
 const { model, oracle } = await import('./lib/mix.mjs');
 const { median, schedule } = await import('./lib/stats.mjs');
 const { writeReport, evaluateGoals } = await import('./lib/report.mjs');
-const { summarize: summarizeProfile, formatSummary } = await import('./profile-summary.mjs');
+const { summarize: summarizeProfile, formatSummary, mainThreadProfile } = await import('./profile-summary.mjs');
 
 process.on('SIGINT', () => {
   killAll();
@@ -598,8 +598,8 @@ async function phaseProfile(target) {
   } finally {
     await stopTarget(server, 30_000);
   }
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f)).pop();
-  if (!file) throw new Error(`no .cpuprofile in ${dir}`);
+  const file = mainThreadProfile(readdirSync(dir).map((f) => path.join(dir, f)));
+  if (!file) throw new Error(`no main thread .cpuprofile in ${dir}`);
   // Only the measurement window: start-up, the registry load and the warm-up are left out.
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), 25, { ...window, requests: r.requests });
   delete r.buckets;

@@ -20,6 +20,7 @@ import { EmbeddedSource } from './sources/embedded.js';
 import { FileSource } from './sources/file.js';
 import type { FileSourceOptions } from './sources/file.js';
 import { describeSource } from './sources/source.js';
+import { holdTickShape } from './tick-shape.js';
 import type { RegistryLocation, RegistrySource, SourceInfo } from './sources/source.js';
 
 export type { RegistryLocation } from './sources/source.js';
@@ -163,6 +164,8 @@ async function tokenReviewAuthenticator(config: TokenReviewConfig | undefined, l
 
 /** The one place that wires config, store, source, metrics, logger and HTTP together. */
 export async function startService(config: ServiceConfig, options: ServiceOptions = {}): Promise<RunningService> {
+  // Before the registry load's collections: see tick-shape.ts.
+  holdTickShape();
   const logger = options.logger ?? createLogger();
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const info = describeSource(config.registry);

@@ -19,6 +19,36 @@ export function ratio(a, b) {
   return a === null || b === null || b === 0 || a === undefined || b === undefined ? null : a / b;
 }
 
+/** A seeded generator (mulberry32), so that a report made twice from one run reads the same. */
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A percentile bootstrap interval of `statistic(items)`: the items (a run's rounds) drawn again
+ * with replacement, many times. How far the figure would move on another run of the same noise;
+ * null when there are fewer than two items or no finite resample.
+ */
+export function bootstrapInterval(items, statistic, { level = 0.9, resamples = 2000, seed = 23 } = {}) {
+  if (items.length < 2) return null;
+  const next = seeded(seed);
+  const values = [];
+  for (let i = 0; i < resamples; i += 1) {
+    const value = statistic(Array.from(items, () => items[Math.floor(next() * items.length)]));
+    if (Number.isFinite(value)) values.push(value);
+  }
+  if (values.length === 0) return null;
+  values.sort((x, y) => x - y);
+  const at = (q) => values[Math.min(values.length - 1, Math.floor(q * values.length))];
+  return [at((1 - level) / 2), at((1 + level) / 2)];
+}
+
 export function rotate(list, by) {
   if (list.length === 0) return list;
   const k = ((by % list.length) + list.length) % list.length;

@@ -1,6 +1,7 @@
 // The benchmark's own arithmetic: the order rounds run in and how the report judges the goals.
 // bench/ is plain JavaScript outside the build, so it is imported from the checkout.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -87,6 +88,41 @@ describe('benchmark report', () => {
     expect(flat.met).to.equal(false);
     expect(flat.digits).to.equal(4);
     expect(renderMarkdown({ ...results, machine: machine(), git: {}, started_at: '', goals: [flat], settings: { ...results.settings, targets: [] } })).to.include('| 0.8996 | >= 0.9 | **missed**');
+  });
+
+  it('gives a bootstrap interval that scales with the spread and is the same every time', async () => {
+    const { bootstrapInterval, median } = await benchModule('stats.mjs');
+    const items = [0.81, 0.97, 0.88, 1.04, 0.92, 0.79, 1.01, 0.9];
+    const med = (xs: number[]) => median(xs) as number;
+    const interval = bootstrapInterval(items, med) as [number, number];
+    expect(bootstrapInterval(items, med)).to.deep.equal(interval);
+    expect(interval[0]).to.be.at.least(Math.min(...items)).and.at.most(med(items));
+    expect(interval[1]).to.be.at.least(med(items)).and.at.most(Math.max(...items));
+    expect(interval[1] - interval[0], 'a median of eight such rounds is not known to 1 %').to.be.greaterThan(0.01);
+    // Three times the spread about one centre: each resample's median moves with it, so the
+    // interval is three times as wide, about the same centre.
+    const wide = bootstrapInterval(items.map((x) => 0.9 + 3 * (x - 0.9)), med) as [number, number];
+    expect(wide[0]).to.be.closeTo(0.9 + 3 * (interval[0] - 0.9), 1e-9);
+    expect(wide[1]).to.be.closeTo(0.9 + 3 * (interval[1] - 0.9), 1e-9);
+    expect(bootstrapInterval([0.9, 0.9, 0.9], med)).to.deep.equal([0.9, 0.9]);
+    expect(bootstrapInterval([0.9], med)).to.equal(null);
+  });
+
+  it('draws a round\'s two sizes together for the flat goal\'s interval', async () => {
+    const { evaluateGoals, flatInterval } = await benchModule('report.mjs');
+    // The host's speed moves from round to round, but 100,000 actors is 0.8 of 10 in each: drawn
+    // by round, every resample reads 0.8; drawn apart, the rounds' spread would widen it.
+    const speeds = [9000, 12000, 10500, 7000, 11000, 9800];
+    const runs = speeds.flatMap((speed, i) => [
+      { round: i + 1, size: 10, target: 'flex-auth', rps: speed, cpu: 30 },
+      { round: i + 1, size: 100000, target: 'flex-auth', rps: 0.8 * speed, cpu: 33 },
+    ]);
+    const [low, high] = flatInterval(resultsOf(runs), 'flex-auth') as [number, number];
+    expect(low).to.be.closeTo(0.8, 1e-9);
+    expect(high).to.be.closeTo(0.8, 1e-9);
+    expect(goalNamed(evaluateGoals(resultsOf(runs)), 'at 100,000 actors / at 10').detail).to.include('90 % interval over the rounds 0.80-0.80');
+    // Rounds missing one size pair nothing, and one round alone has no interval.
+    expect(flatInterval(resultsOf(runs.slice(0, 3)), 'flex-auth')).to.equal(null);
   });
 
   it('splits the CPU goal into user and system time when the run recorded them', async () => {
@@ -177,6 +213,32 @@ describe('benchmark report', () => {
     const without = render({ bytes: mib768, applied: false, reason: 'no memory cgroup found' });
     expect(without).to.include('**without** the chart\'s memory limit of 768 MiB (no memory cgroup found)');
     expect(without).not.to.include('memory cgroup of its own');
+  });
+
+  // A registry past the off-thread size loads in a worker, and `--cpu-prof` writes the worker a
+  // profile of its own that sorts after the main thread's: the summary must read the main one.
+  it('summarizes the main thread\'s profile, not a worker\'s', async () => {
+    const { mainThreadProfile } = await import(pathToFileURL(path.join(PACKAGE_ROOT, 'bench', 'profile-summary.mjs')).href);
+    const dir = mkdtempSync(path.join(tmpdir(), 'flex-auth-profiles-'));
+    try {
+      const script = [
+        "const { Worker } = require('node:worker_threads');",
+        "new Worker('function workerWork() { const end = Date.now() + 100; while (Date.now() < end); } workerWork();', { eval: true })",
+        '  .on(\'exit\', function mainThreadWork() { const end = Date.now() + 100; while (Date.now() < end); });',
+      ].join('\n');
+      const run = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=100', '-e', script], { encoding: 'utf8' });
+      expect(run.status, run.stderr).to.equal(0);
+      const files = readdirSync(dir).sort().map((f) => path.join(dir, f));
+      expect(files, 'a profile for each thread').to.have.length(2);
+      const chosen = mainThreadProfile(files) as string;
+      expect(chosen).to.equal(files[0]);
+      const names = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ callFrame: { functionName: string } }> }).nodes.map((n) => n.callFrame.functionName);
+      expect(names(chosen)).to.include('mainThreadWork').and.not.include('workerWork');
+      expect(names(files[1] as string)).to.include('workerWork');
+      expect(mainThreadProfile([files[1]])).to.equal(undefined);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // The CPU a window is charged comes from /proc/PID/stat of the pid the runner spawned: joining
