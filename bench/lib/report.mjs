@@ -108,6 +108,14 @@ function goal(name, value, target, met, detail = '', digits = 2) {
   return { goal: name, value, target, met, detail, digits: shown };
 }
 
+/** A target's throughput at 10 and at 100,000 actors in each round that measured both. */
+function sizePairs(results, target) {
+  const rpsAt = (size, round) => results.checks.runs.find((r) => r.target === target && r.size === size && r.round === round)?.rps;
+  return [...new Set(results.checks.runs.map((r) => r.round))]
+    .map((round) => ({ small: rpsAt(10, round), big: rpsAt(100000, round) }))
+    .filter((pair) => Number.isFinite(pair.small) && Number.isFinite(pair.big));
+}
+
 /**
  * A target's throughput at 100,000 actors over 10, as the goal reads it (ratio of the rounds'
  * medians), with its 90 % bootstrap interval over the rounds: each round's two windows are drawn
@@ -115,13 +123,7 @@ function goal(name, value, target, met, detail = '', digits = 2) {
  * run's interval is often wider, and says whether a miss or a pass is more than the noise.
  */
 export function flatInterval(results, target) {
-  const rounds = [...new Set(results.checks.runs.map((r) => r.round))]
-    .map((round) => {
-      const at = (size) => results.checks.runs.find((r) => r.target === target && r.size === size && r.round === round)?.rps;
-      return { small: at(10), big: at(100000) };
-    })
-    .filter((r) => Number.isFinite(r.small) && Number.isFinite(r.big));
-  return bootstrapInterval(rounds, (sample) => median(sample.map((r) => r.big)) / median(sample.map((r) => r.small)));
+  return bootstrapInterval(sizePairs(results, target), (sample) => median(sample.map((r) => r.big)) / median(sample.map((r) => r.small)));
 }
 
 const intervalText = (interval) => (interval ? `, 90 % interval over the rounds ${fmt(interval[0], 2)}-${fmt(interval[1], 2)}` : '');
@@ -140,10 +142,7 @@ export function evaluateGoals(results) {
   const big = cells.get('100000|flex-auth');
   if (small && big) {
     const flat = big.rps / small.rps;
-    const paired = median(results.checks.runs.filter((x) => x.target === 'flex-auth' && x.size === 100000).map((x) => {
-      const s = results.checks.runs.find((y) => y.target === 'flex-auth' && y.size === 10 && y.round === x.round);
-      return s ? x.rps / s.rps : NaN;
-    }));
+    const paired = median(sizePairs(results, 'flex-auth').map((pair) => pair.big / pair.small));
     // The floor's own ratio, for scale: its map lookups miss the CPU caches at 100,000 actors too.
     const floorSmall = cells.get('10|node-http');
     const floorBig = cells.get('100000|node-http');
